@@ -1,0 +1,1 @@
+"""guichet's edges (SMTP, webhook) and the pure intake steps they share."""

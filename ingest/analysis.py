@@ -1,0 +1,146 @@
+"""Parse and decide one request, in a parser process or in-process, never raising."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ingest import mime
+from ingest.directory import Directory
+from ingest.model import Content, Decision, Finding, Suppression
+from ingest.triage import decide
+
+
+@dataclass
+class Envelope:
+    """What the edge knows before looking inside the request."""
+
+    channel: str
+    sender: str
+    recipients: list[str]
+    received_at: datetime
+    client_ip: str = ""
+    partner: str | None = None
+
+
+@dataclass
+class Analysis:
+    decision: Decision
+    dedup_key: str
+    message_id: str = ""
+    content: Content | None = None
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings the rules need, small enough to ship to a parser process."""
+
+    urgent_addresses: tuple[str, ...] = ()
+    own_addresses: tuple[str, ...] = ()
+    trusted_authserv_ids: tuple[str, ...] = ()
+    time_limit: float = 10.0
+
+
+class ParseTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """SIGALRM-based limit; only effective in a process's main thread (parser processes)."""
+    try:
+        previous = signal.signal(signal.SIGALRM, _raise_timeout)
+    except ValueError:  # not the main thread: the caller's own timeout applies
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _raise_timeout(_signum, _frame):
+    raise ParseTimeout("parsing exceeded its time limit")
+
+
+def dedup_key(sender: str, message_id: str, body: bytes) -> str:
+    """Same sender + same Message-ID + same content: the same request, delivered twice."""
+    digest = hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(f"{sender.lower()}\0{message_id}\0{digest}".encode()).hexdigest()
+
+
+def mail_body(raw: bytes) -> bytes:
+    """The bytes after the header block: what stays equal when relays add trace headers."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = raw.partition(separator)
+        if found:
+            return body
+    return raw
+
+
+def review_decision(envelope: Envelope, error: str) -> Decision:
+    """What a request that could not be analysed becomes: a ticket for staff, never answered."""
+    decision = Decision(received_at=envelope.received_at)
+    decision.suppression = Suppression(acknowledge=False, skip_reason="needs-review")
+    decision.trail.append(Finding("analysis", "review", True, error))
+    return decision
+
+
+class Analyser:
+    """Parse → identify → classify, with the directory and rules of this process."""
+
+    def __init__(self, directory: Directory, rules: Rules):
+        self.directory, self.rules = directory, rules
+
+    def mail(self, raw: bytes, envelope: Envelope) -> Analysis:
+        try:
+            with _time_limit(self.rules.time_limit):
+                content = mime.parse(raw, envelope_sender=envelope.sender, recipients=envelope.recipients, client_ip=envelope.client_ip)
+                decision = self._decide(content, envelope, raw)
+        except Exception as exc:  # any failure becomes a ticket for review, never a lost mail
+            error = f"{type(exc).__name__}: {exc}"
+            return Analysis(review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error)
+        key = dedup_key(content.from_address or envelope.sender, content.message_id, mail_body(raw) + content.subject.encode())
+        return Analysis(decision, key, content.message_id, content)
+
+    def content(self, content: Content, envelope: Envelope, raw: bytes, key_material: str) -> Analysis:
+        """A request already structured by its edge (webhook)."""
+        decision = self._decide(content, envelope, None)
+        key = dedup_key(envelope.partner or envelope.sender, key_material, raw)
+        return Analysis(decision, key, content.message_id, content)
+
+    def _decide(self, content: Content, envelope: Envelope, raw: bytes | None) -> Decision:
+        return decide(
+            content,
+            self.directory,
+            received_at=envelope.received_at,
+            urgent_addresses=self.rules.urgent_addresses,
+            own_addresses=self.rules.own_addresses,
+            trusted_authserv_ids=self.rules.trusted_authserv_ids,
+            raw=raw,
+        )
+
+
+# Parser processes ------------------------------------------------------------------
+
+_analyser: Analyser | None = None
+
+
+def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> None:
+    """Pool initializer: one directory connection and one rule set per parser process."""
+    global _analyser
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    _analyser = Analyser(directory_factory(), rules)
+
+
+def analyse_in_process(raw: bytes, envelope: Envelope) -> Analysis:
+    assert _analyser is not None, "init_process was not run in this process"
+    return _analyser.mail(raw, envelope)

@@ -1,0 +1,71 @@
+"""The one funnel both edges use: analyse off the event loop, commit, enqueue, then answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import dramatiq
+
+from ingest.analysis import Analysis, Envelope
+from ingest.queueing import enqueue_intake, queue_for
+
+log = logging.getLogger("guichet.intake")
+
+
+class Journal(Protocol):
+    """Durable storage of intakes; the store implements it."""
+
+    def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
+        """Commit the raw bytes and the decision; raise when that cannot be done."""
+        ...
+
+
+@dataclass(frozen=True)
+class Accepted:
+    intake_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The request is not durable yet: the sender must retry (451 / 503)."""
+
+    stage: str  # "journal" | "queue"
+    intake_id: str | None = None
+
+
+def new_intake_id() -> str:
+    """Time-ordered, unguessable: 12 hex digits of milliseconds + 20 random hex digits."""
+    return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+
+
+class Intake:
+    """Accept one request: the steps and their order are the same for SMTP and webhooks."""
+
+    def __init__(self, journal: Journal, broker: dramatiq.Broker):
+        self.journal, self.broker = journal, broker
+
+    async def accept(self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]) -> Accepted | Deferred:
+        analysis = await analyse()
+        intake_id = new_intake_id()
+        try:
+            await asyncio.to_thread(self.journal.record, intake_id, envelope, raw, analysis)
+        except Exception:
+            log.exception("intake not durable: journal failed", extra={"intake_id": intake_id})
+            return Deferred("journal")
+        queue = queue_for(analysis.decision.urgency.level)
+        try:
+            await asyncio.to_thread(enqueue_intake, self.broker, intake_id, queue)
+        except Exception as exc:
+            # Stored but not queued: the sender retries (the worker recognises the duplicate)
+            # and the sweeper enqueues this one if the sender never does.
+            log.warning("intake stored but not queued: %s", exc, extra={"intake_id": intake_id})
+            return Deferred("queue", intake_id)
+        log.info("intake accepted", extra={"intake_id": intake_id, "queue": queue})
+        return Accepted(intake_id, queue)

@@ -1,0 +1,135 @@
+"""The request model both edges produce and the decisions the intake rules attach to it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+PAYLOAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Metadata of one attachment; the bytes stay in the stored raw message."""
+
+    filename: str | None
+    content_type: str
+    size: int
+    sha256: str
+    disposition: str = "attachment"
+
+
+@dataclass
+class Content:
+    """What an edge hands to the intake rules, whatever its door (SMTP or webhook)."""
+
+    channel: str  # "smtp" | "webhook"
+    subject: str = ""
+    text: str = ""  # whole readable body (plain text, or HTML turned to text)
+    from_address: str = ""  # address in the From header (lower-cased)
+    from_name: str = ""  # display name in the From header
+    envelope_sender: str = ""  # MAIL FROM ("" for a bounce)
+    recipients: list[str] = field(default_factory=list)  # RCPT TO (lower-cased)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # decoded (name, value)
+    message_id: str = ""  # without angle brackets
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    declared: dict = field(default_factory=dict)  # structured webhook fields
+    defects: list[str] = field(default_factory=list)  # parse problems, never fatal
+    client_ip: str = ""
+
+    def header(self, name: str) -> str | None:
+        """First value of a header, case-insensitive; None when absent."""
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [value for key, value in self.headers if key.lower() == lname]
+
+
+@dataclass
+class Finding:
+    """One rule's verdict, kept for `guichet explain` and the ticket's intake trail."""
+
+    rule: str
+    field: str
+    value: object
+    why: str
+
+
+@dataclass
+class Identity:
+    status: str = "unverified"  # "verified" | "unverified"
+    client_number: str | None = None  # as written by the customer, even if unknown
+    contact_name: str | None = None  # the declared contact that matched
+    number_source: str | None = None
+    name_source: str | None = None  # which candidate matched ("name-line", "signature", "from")
+    account_known: bool = False  # internal only: never shown to an unverified sender
+    sender_declared: bool = False  # From address is a declared contact email of the account
+    sender_authenticated: bool | None = None  # None: no authentication result available
+    auth: dict = field(default_factory=dict)  # {"spf": ..., "dkim": ..., "dmarc": ...}
+    missing: list[str] = field(default_factory=list)  # "client_number", "contact_name"
+
+
+@dataclass
+class Urgency:
+    level: str = "routine"  # "routine" | "urgent"
+    requested: bool = False  # the customer (or partner) asked for urgent handling
+    eligible: bool | None = None  # account has a dedicated server/service or transit
+    signals: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Category:
+    services: list[str] = field(default_factory=list)
+    servers: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    isp: list[str] = field(default_factory=list)
+    connection: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # fields the acknowledgement asks for
+
+
+@dataclass
+class Suppression:
+    acknowledge: bool = True
+    skip_reason: str | None = None  # name of the rule that suppressed the acknowledgement
+
+
+@dataclass
+class Decision:
+    """Everything the intake funnel decided about one request."""
+
+    identity: Identity = field(default_factory=Identity)
+    urgency: Urgency = field(default_factory=Urgency)
+    category: Category = field(default_factory=Category)
+    language: str = "fr"
+    suppression: Suppression = field(default_factory=Suppression)
+    trail: list[Finding] = field(default_factory=list)
+    received_at: datetime | None = None
+    version: int = PAYLOAD_VERSION
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if self.received_at is not None:
+            data["received_at"] = self.received_at.isoformat()
+        return data
+
+
+def decision_from_dict(data: dict) -> Decision:
+    """Rebuild a `Decision` stored as JSON (the inverse of `Decision.to_dict`)."""
+    received = data.get("received_at")
+    return Decision(
+        identity=Identity(**data.get("identity", {})),
+        urgency=Urgency(**data.get("urgency", {})),
+        category=Category(**data.get("category", {})),
+        language=data.get("language", "fr"),
+        suppression=Suppression(**data.get("suppression", {})),
+        trail=[Finding(**f) for f in data.get("trail", [])],
+        received_at=datetime.fromisoformat(received) if received else None,
+        version=data.get("version", PAYLOAD_VERSION),
+    )

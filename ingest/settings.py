@@ -1,0 +1,154 @@
+"""Typed settings, read once: environment first, then `config/settings.toml`, then defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.config_files import config_dir
+
+
+AddressList = Annotated[list[str], NoDecode]  # comma-separated in the environment
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every setting guichet reads; `docs/operations.md` and `config/settings.toml` document each key."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Path = Field(Path("var"), validation_alias=_env("GUICHET_HOME", "home"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL", "redis_url"))
+    smtp_listen: str = Field(
+        "127.0.0.1:2525", validation_alias=_env("GUICHET_SMTP_LISTEN", "smtp_listen")
+    )
+    http_listen: str = Field(
+        "127.0.0.1:8025", validation_alias=_env("GUICHET_HTTP_LISTEN", "http_listen")
+    )
+    support_addresses: AddressList = Field(
+        ["support@dri.example"],
+        validation_alias=_env("GUICHET_SUPPORT_ADDRESSES", "support_addresses"),
+    )
+    urgent_addresses: AddressList = Field(
+        ["urgent@dri.example"],
+        validation_alias=_env("GUICHET_URGENT_ADDRESSES", "urgent_addresses"),
+    )
+    ack_from: str = Field(
+        "support@dri.example", validation_alias=_env("GUICHET_ACK_FROM", "ack_from")
+    )
+    smtp_relay: str | None = Field(None, validation_alias=_env("GUICHET_SMTP_RELAY", "smtp_relay"))
+    smtp_relay_password: SecretStr | None = Field(
+        None, validation_alias=_env("GUICHET_SMTP_RELAY_PASSWORD", "smtp_relay_password")
+    )
+    max_message_size: int = Field(
+        25 * 1024 * 1024, validation_alias=_env("GUICHET_MAX_MESSAGE_SIZE", "max_message_size")
+    )
+    max_recipients: int = Field(
+        20, validation_alias=_env("GUICHET_MAX_RECIPIENTS", "max_recipients")
+    )
+    parse_timeout: float = Field(
+        10.0, validation_alias=_env("GUICHET_PARSE_TIMEOUT", "parse_timeout")
+    )
+    parse_processes: int = Field(
+        2, validation_alias=_env("GUICHET_PARSE_PROCESSES", "parse_processes")
+    )
+    trusted_authserv_ids: AddressList = Field(
+        [], validation_alias=_env("GUICHET_TRUSTED_AUTHSERV_IDS", "trusted_authserv_ids")
+    )
+    ticket_tag: str = Field("DRI", validation_alias=_env("GUICHET_TICKET_TAG", "ticket_tag"))
+    ack_rate_limit: int = Field(
+        5, validation_alias=_env("GUICHET_ACK_RATE_LIMIT", "ack_rate_limit")
+    )
+    ack_rate_period: int = Field(
+        3600, validation_alias=_env("GUICHET_ACK_RATE_PERIOD", "ack_rate_period")
+    )
+    worker_threads: int = Field(
+        8, validation_alias=_env("GUICHET_WORKER_THREADS", "worker_threads")
+    )
+    worker_processes: int = Field(
+        1, validation_alias=_env("GUICHET_WORKER_PROCESSES", "worker_processes")
+    )
+    sweep_interval: float = Field(
+        30.0, validation_alias=_env("GUICHET_SWEEP_INTERVAL", "sweep_interval")
+    )
+    sweep_grace: float = Field(60.0, validation_alias=_env("GUICHET_SWEEP_GRACE", "sweep_grace"))
+    oncall_email: str | None = Field(
+        None, validation_alias=_env("GUICHET_ONCALL_EMAIL", "oncall_email")
+    )
+    oncall_webhook: str | None = Field(
+        None, validation_alias=_env("GUICHET_ONCALL_WEBHOOK", "oncall_webhook")
+    )
+    log_format: str = Field("json", validation_alias=_env("GUICHET_LOG_FORMAT", "log_format"))
+
+    @field_validator("support_addresses", "urgent_addresses", "trusted_authserv_ids", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("support_addresses", "urgent_addresses", mode="after")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.lower() for v in value]
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_dir() / "settings.toml")
+        return (init_settings, env_settings, toml)
+
+    # Derived values -----------------------------------------------------------------
+
+    @property
+    def database(self) -> str:
+        """`DATABASE_URL`, or SQLite under the state folder (the embedded default)."""
+        return self.database_url or f"sqlite:///{(self.home / 'guichet.sqlite3').resolve()}"
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def redis_socket(self) -> Path:
+        return (self.home / "redis" / "redis.sock").resolve()
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or f"unix://{self.redis_socket}"
+
+    @property
+    def outbox(self) -> Path:
+        return (self.home / "outbox").resolve()
+
+    @property
+    def all_addresses(self) -> list[str]:
+        return self.support_addresses + [
+            a for a in self.urgent_addresses if a not in self.support_addresses
+        ]
+
+
+def host_port(value: str) -> tuple[str, int]:
+    """Split "host:port" (IPv6 in brackets accepted)."""
+    host, _, port = value.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,72 @@
+"""The SMTP edge: cheap checks per command, then the shared intake funnel after DATA."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
+
+from ingest import smtp_replies as replies
+from ingest.addresses import AddressBook
+from ingest.analysis import Envelope
+from ingest.intake import Accepted, Intake
+from ingest.parser_pool import ParserPool
+
+log = logging.getLogger("guichet.smtp")
+
+
+class SupportHandler:
+    """aiosmtpd hooks: refuse what is not ours, accept the rest only once it is durable."""
+
+    def __init__(self, intake: Intake, parser: ParserPool, addresses: AddressBook, max_recipients: int = 20):
+        self.intake, self.parser, self.addresses = intake, parser, addresses
+        self.max_recipients = max_recipients
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options):
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        if not self.addresses.accepts(address):
+            return replies.UNKNOWN_RECIPIENT.format(address=address)
+        envelope.rcpt_tos.append(address)
+        return replies.RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        try:
+            return await self._accept(session, envelope)
+        except Exception:
+            log.exception("unexpected failure while accepting a message")
+            return replies.LOCAL_ERROR
+
+    async def handle_exception(self, error: Exception) -> str:
+        # aiosmtpd's default is "500 Error: <exception>", which makes senders give up.
+        log.error("SMTP session error: %r", error)
+        return replies.LOCAL_ERROR
+
+    async def _accept(self, session: Session, smtp_envelope: SmtpEnvelope) -> str:
+        raw = bytes(smtp_envelope.original_content or b"")
+        envelope = Envelope(
+            channel="smtp",
+            sender=(smtp_envelope.mail_from or "").strip("<>"),
+            recipients=[r.lower() for r in smtp_envelope.rcpt_tos],
+            received_at=datetime.now(UTC),
+            client_ip=str(session.peer[0]) if session.peer else "",
+        )
+        outcome = await self.intake.accept(raw, envelope, lambda: self.parser.analyse(raw, envelope))
+        if isinstance(outcome, Accepted):
+            return replies.QUEUED.format(intake_id=outcome.intake_id)
+        return replies.NOT_DURABLE if outcome.stage == "journal" else replies.NOT_QUEUED
+
+
+def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
+    def factory() -> SMTP:
+        return SMTP(handler, hostname=hostname, data_size_limit=max_size, enable_SMTPUTF8=True, decode_data=False)
+
+    return factory
+
+
+async def start_smtp(handler: SupportHandler, host: str, port: int, *, hostname: str = "guichet", max_size: int) -> asyncio.AbstractServer:
+    """Listen on host:port; the caller owns the returned server (close + wait_closed to stop)."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(smtp_factory(handler, hostname, max_size), host=host, port=port)

@@ -1,0 +1,11 @@
+"""Every SMTP reply the listener gives, in one place (RFC 5321 codes, RFC 3463 enhanced codes)."""
+
+RCPT_OK = "250 2.1.5 Recipient ok"
+QUEUED = "250 2.0.0 Ok: queued as {intake_id}"
+UNKNOWN_RECIPIENT = "550 5.1.1 <{address}>: no such support address here"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+NOT_DURABLE = "451 4.3.0 Temporary failure: the message could not be stored, try again later"
+NOT_QUEUED = "451 4.3.0 Temporary failure: the message could not be queued, try again later"
+LOCAL_ERROR = "451 4.3.0 Temporary local problem, try again later"
+RATE_LIMITED = "421 4.7.0 Too many connections or messages from your address, try again later"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"

@@ -1,0 +1,180 @@
+"""Separate the customer's new text from quoted or forwarded history and from the signature."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest import config_files
+from ingest.normalize import fold, phrase_regex
+
+
+@dataclass(frozen=True)
+class Split:
+    new_text: str  # what the customer wrote in this message, without signature
+    quoted: str  # reply history and forwarded history
+    signature: str  # closing line onwards ("Cordialement,\nJean Dupont\n06 …")
+    forwarded: str = ""  # the forwarded part alone (also inside `quoted`)
+
+
+@dataclass(frozen=True)
+class _Markers:
+    forward: re.Pattern | None
+    attribution: re.Pattern | None
+    original: re.Pattern | None
+    block_first: re.Pattern | None
+    block_fields: re.Pattern | None
+    block_min_fields: int
+    delimiter: re.Pattern | None
+    strong: re.Pattern | None
+    weak: re.Pattern | None
+    device: re.Pattern | None
+    weak_max_lines: int
+    weak_max_words: int
+    closing_max_name_words: int
+    strong_max_lines: int
+    attribution_join: int
+
+
+@lru_cache(maxsize=1)
+def _markers() -> _Markers:
+    voc = config_files.load("vocabulary")["text_split"]
+    return _Markers(
+        forward=phrase_regex(voc["forward_markers"]),
+        attribution=phrase_regex(voc["reply_attributions"]),
+        original=phrase_regex(voc["original_message_markers"]),
+        block_first=phrase_regex(voc["header_block_first"]),
+        block_fields=phrase_regex(voc["header_block_fields"]),
+        block_min_fields=voc["header_block_min_fields"],
+        delimiter=phrase_regex(voc["signature_delimiters"]),
+        strong=phrase_regex(voc["strong_closings"]),
+        weak=phrase_regex(voc["weak_closings"]),
+        device=phrase_regex(voc["device_signatures"]),
+        weak_max_lines=voc["weak_closing_max_lines_after"],
+        weak_max_words=voc["weak_closing_max_words_per_line"],
+        closing_max_name_words=voc["closing_max_name_words"],
+        strong_max_lines=voc["strong_closing_max_lines_after"],
+        attribution_join=voc["attribution_max_lines"],
+    )
+
+
+def _key(line: str) -> str:
+    """Folded line without the decoration an HTML-to-text conversion leaves (`**De :**`)."""
+    return fold(line).strip().strip("*_ ").replace("*", "")
+
+
+def _starts(regex: re.Pattern | None, key: str) -> bool:
+    return bool(regex and regex.match(key))
+
+
+def _is_attribution(lines: list[str], i: int, m: _Markers) -> bool:
+    joined = ""
+    for line in lines[i : i + m.attribution_join]:
+        joined = (joined + " " + _key(line)).strip()
+        if m.attribution and m.attribution.fullmatch(joined):
+            return True
+    return False
+
+
+def _is_header_block(lines: list[str], i: int, m: _Markers) -> bool:
+    if not _starts(m.block_first, _key(lines[i])):
+        return False
+    following = [_key(line) for line in lines[i + 1 : i + 7]]
+    return sum(_starts(m.block_fields, key) for key in following) >= m.block_min_fields
+
+
+def _history_start(lines: list[str], m: _Markers) -> tuple[int, bool] | None:
+    """Index of the first line of unquoted history, and whether it is a forward."""
+    for i, line in enumerate(lines):
+        key = _key(line)
+        if _starts(m.forward, key):
+            return i, True
+        if _starts(m.original, key) or _is_header_block(lines, i, m) or _is_attribution(lines, i, m):
+            return i, False
+    return None
+
+
+def _next_is_quoted(lines: list[str], i: int) -> bool:
+    rest = [line for line in lines[i + 1 :] if line.strip()]
+    return bool(rest) and rest[0].lstrip().startswith(">")
+
+
+def _separate_history(lines: list[str], m: _Markers) -> tuple[list[str], list[str], list[str]]:
+    """(own lines, quoted lines, forwarded lines); `>` lines and history blocks go aside."""
+    own: list[str] = []
+    quoted: list[str] = []
+    start = _history_start(lines, m)
+    cut, forwarded = (start if start else (len(lines), False))
+    tail = lines[cut:]
+    if start and not forwarded and _next_is_quoted(lines, cut):
+        quoted.append(lines[cut])
+        tail, lines = [], lines[:cut] + lines[cut + 1 :]
+    else:
+        lines = lines[:cut]
+    for line in lines:
+        (quoted if line.lstrip().startswith(">") else own).append(line)
+    return own, quoted + tail, tail if forwarded else []
+
+
+def _looks_like_signature_line(line: str, m: _Markers) -> bool:
+    text = line.strip()
+    count = len(text.split())
+    if count > m.weak_max_words or text.endswith(("?", "!")):
+        return False
+    return not text.endswith(".") or count <= 3
+
+
+def _closing_ok(lines: list[str], i: int, weak: bool, m: _Markers) -> bool:
+    after = [line for line in lines[i + 1 :] if line.strip()]
+    if not weak:
+        return len(after) <= m.strong_max_lines
+    return len(after) <= m.weak_max_lines and all(
+        _looks_like_signature_line(line, m) for line in after
+    )
+
+
+def _short_tail(rest: str, weak: bool, m: _Markers) -> bool:
+    """After a closing only a name may follow (`Cordialement, Jean Dupont`)."""
+    if not rest.strip():
+        return True
+    if weak and rest[0] not in ",.!;-":
+        return False
+    return len(rest.split()) <= m.closing_max_name_words
+
+
+def _closing_kind(key: str, m: _Markers) -> bool | None:
+    """True for a weak closing, False for a strong one, None when the line is not one."""
+    key = key.rstrip(" .,!;:-")
+    if _starts(m.device, key):
+        return False
+    for regex, weak in ((m.strong, False), (m.weak, True)):
+        found = regex.match(key) if regex else None
+        if found and _short_tail(key[found.end() :], weak, m):
+            return weak
+    return None
+
+
+def _signature_start(lines: list[str], m: _Markers) -> int | None:
+    delimiter = next((i for i, ln in enumerate(lines) if _starts(m.delimiter, ln.rstrip())), None)
+    end = len(lines) if delimiter is None else delimiter
+    for i in range(end - 1, -1, -1):
+        kind = _closing_kind(_key(lines[i]), m)
+        if kind is not None and _closing_ok(lines[:end], i, kind, m):
+            return i if delimiter is None or delimiter - i <= 4 else delimiter
+    return delimiter
+
+
+def _trim(lines: list[str]) -> str:
+    text = "\n".join(lines).strip("\n")
+    return re.sub(r"(\n\s*[_=*-]{5,}\s*)+$", "", text).strip()
+
+
+def split_text(text: str) -> Split:
+    """Split a message body into new text, quoted history and signature."""
+    lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    m = _markers()
+    own, quoted, forwarded = _separate_history(lines, m)
+    sig = _signature_start(own, m)
+    body, signature = (own, []) if sig is None else (own[:sig], own[sig:])
+    return Split(_trim(body), _trim(quoted), _trim(signature), _trim(forwarded))

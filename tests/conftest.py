@@ -1,0 +1,58 @@
+"""Fixtures: real Redis, PostgreSQL and SMTP on free ports; the stack on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.services import PostgresDatabases, SmtpSink, start_redis, unavailable
+from tests.support.stack import Stack, test_settings
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except Exception as exc:  # noqa: BLE001
+        unavailable("redis-server", str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    try:
+        databases = PostgresDatabases()
+        with databases.admin.connect():
+            pass
+    except Exception as exc:  # noqa: BLE001
+        unavailable("PostgreSQL at 127.0.0.1:5432", str(exc))
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'guichet.sqlite3'}"
+    return request.getfixturevalue("postgres").create()
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    client = redis_server.client()
+    client.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def stack(tmp_path, database_url, redis_url, sink):
+    settings = test_settings(tmp_path / "home", database_url, redis_url, sink.address)
+    running = Stack(settings).start()
+    yield running
+    running.stop()

@@ -1,0 +1,44 @@
+"""Build test mails as a customer's MUA would, and send them with smtplib."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+
+def customer_mail(
+    *,
+    sender: str = "jf.herve@armor-logistique.fr",
+    name: str = "Jean-François Hervé",
+    to: str = "support@dri.example",
+    subject: str = "Question sur la configuration DNS",
+    body: str = "Bonjour,\n\nPourriez-vous vérifier la zone DNS de armor-logistique.fr ?\n\nCordialement,\nJean-François Hervé\nClient 20481\n",
+    message_id: str | None = None,
+    headers: dict | None = None,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"{name} <{sender}>" if name else sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or "example.org")
+    for key, value in (headers or {}).items():
+        message[key] = value
+    message.set_content(body)
+    return message
+
+
+def send(address: tuple[str, int], message: EmailMessage, *, mail_from: str | None = None, rcpt: list[str] | None = None):
+    """Send one message; returns (code, text) of the final reply, never raising on 4xx/5xx."""
+    with smtplib.SMTP(*address, timeout=30) as smtp:
+        smtp.ehlo("client.example")
+        sender = message["From"].addresses[0].addr_spec if mail_from is None else mail_from
+        code, text = smtp.mail(sender)
+        if code != 250:
+            return code, text.decode()
+        for recipient in rcpt or [message["To"].addresses[0].addr_spec]:
+            code, text = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                return code, text.decode()
+        code, text = smtp.data(message.as_bytes())
+        return code, text.decode()

@@ -1,0 +1,1 @@
+"""Everything after the queue: broker, actors, ticket store, escalation, rendering, outgoing mail."""

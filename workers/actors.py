@@ -1,0 +1,51 @@
+"""The actors: thin wrappers that send ids, not objects, and leave the work to their modules."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
+from workers import acknowledge, filing, paging
+from workers.broker import ACKS_QUEUE, PAGES_QUEUE
+from workers.runtime import runtime
+
+if dramatiq.broker.global_broker is None:
+    # Declared against a placeholder; `workers.broker.install` binds them to the real broker.
+    dramatiq.set_broker(StubBroker())
+
+RETRY = {"max_retries": 12, "min_backoff": 1_000, "max_backoff": 600_000}
+MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on wake-up
+
+
+@dramatiq.actor(actor_name=CREATE_TICKET, queue_name=ROUTINE_QUEUE, throws=(filing.IntakeMissing,), **RETRY)
+def create_ticket(intake_id: str) -> None:
+    """Create or thread the ticket of one stored intake; idempotent on the intake id."""
+    outcome = filing.file(runtime(), intake_id)
+    for ack_id in outcome.ack_ids:
+        send_ack.send(ack_id)
+    for page_id in outcome.page_ids:
+        schedule_page(page_id)
+
+
+@dramatiq.actor(actor_name="send_ack", queue_name=ACKS_QUEUE, **RETRY)
+def send_ack(ack_id: int) -> None:
+    """Render and send one acknowledgement; never twice."""
+    acknowledge.send(runtime(), ack_id)
+
+
+@dramatiq.actor(actor_name="page_oncall", queue_name=PAGES_QUEUE, **RETRY)
+def page_oncall(page_id: int) -> None:
+    """Page the on-call team for an urgent ticket once it is due."""
+    if paging.seconds_until_due(runtime(), page_id) > 1:
+        schedule_page(page_id)  # woken early (redelivery, long delay split): wait again
+        return
+    paging.send(runtime(), page_id)
+
+
+def schedule_page(page_id: int) -> None:
+    delay_ms = int(paging.seconds_until_due(runtime(), page_id) * 1000)
+    page_oncall.send_with_options(args=(page_id,), delay=min(delay_ms, MAX_DELAY_MS) or None)
+
+
+ALL = (create_ticket, send_ack, page_oncall)

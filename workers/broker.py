@@ -1,0 +1,50 @@
+"""The Dramatiq broker on Redis, its queues, and the middleware every actor shares."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE, redis_broker
+
+log = logging.getLogger("guichet.worker")
+PAGES_QUEUE = "pages"
+ACKS_QUEUE = "acks"
+
+
+class LogContext(Middleware):
+    """Every log line an actor writes carries the message id and actor name."""
+
+    def before_process_message(self, broker, message):
+        log.debug("processing", extra={"message_id": message.message_id, "actor": message.actor_name, "args": list(message.args)})
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if exception is not None:
+            log.warning(
+                "actor failed: %s", exception, extra={"message_id": message.message_id, "actor": message.actor_name, "args": list(message.args)}
+            )
+
+
+def make_broker(url: str | None) -> dramatiq.Broker:
+    """Redis for `url`; a StubBroker when `url` is None (unit tests of actors only)."""
+    broker = redis_broker(url) if url else StubBroker()
+    broker.add_middleware(LogContext())
+    for queue in (URGENT_QUEUE, ROUTINE_QUEUE, ACKS_QUEUE, PAGES_QUEUE):
+        broker.declare_queue(queue)
+    return broker
+
+
+def install(broker: dramatiq.Broker) -> dramatiq.Broker:
+    """Make `broker` the global one and bind every guichet actor to it."""
+    from workers import actors  # the actors module declares them on import
+
+    dramatiq.set_broker(broker)
+    for actor in actors.ALL:
+        actor.broker = broker
+        broker.declare_actor(actor)
+    for queue in (URGENT_QUEUE, ROUTINE_QUEUE, ACKS_QUEUE, PAGES_QUEUE):
+        broker.declare_queue(queue)
+    return broker

@@ -1,0 +1,113 @@
+"""`guichet`: run the stack or one role, manage the directory, inspect tickets, explain a decision."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from ingest.settings import get_settings
+from workers import logs
+from workers.cli.directory_cmd import directory
+from workers.cli.explain_cmd import eval_corpus, explain
+from workers.cli.templates_cmd import templates
+from workers.cli.tickets_cmd import tickets
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="guichet")
+def cli() -> None:
+    """guichet — intake for technical support: SMTP and webhooks in, tickets and acknowledgements out.
+
+    Settings come from the environment (GUICHET_HOME, DATABASE_URL, REDIS_URL, …) and
+    config/settings.toml; with none set, everything lives under ./var.
+    """
+
+
+@cli.command()
+@click.option("--no-web", is_flag=True, help="Do not start the HTTP app.")
+def run(no_web: bool) -> None:
+    """Run the whole stack on this machine: embedded Redis (unless REDIS_URL is set), workers,
+    SMTP listener and HTTP app. Ctrl-C or SIGTERM stops accepting, drains, stops Redis, exits 0."""
+    from workers.supervisor import run as run_stack
+
+    settings = get_settings()
+    logs.setup(settings.log_format, role="run")
+    sys.exit(run_stack(settings, web=not no_web))
+
+
+@cli.command()
+def smtp() -> None:
+    """Run the SMTP listener only (production: one or more per host, behind the MX)."""
+    from workers.edges import serve_smtp
+
+    settings = get_settings()
+    logs.setup(settings.log_format, role="smtp")
+    _require_broker(settings)
+    asyncio.run(serve_smtp(settings))
+
+
+@cli.command()
+@click.option("--threads", type=int, default=None, help="Worker threads (default: worker_threads setting).")
+@click.option("--queue", "queues", multiple=True, help="Consume only these queues (repeatable), e.g. tickets.urgent.")
+def worker(threads: int | None, queues: tuple[str, ...]) -> None:
+    """Run Dramatiq workers: ticket creation, acknowledgements, on-call pages, and the sweeper."""
+    from workers.worker_process import run_worker
+
+    settings = get_settings()
+    logs.setup(settings.log_format, role="worker")
+    _require_broker(settings)
+    sys.exit(run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None))
+
+
+@cli.command()
+def web() -> None:
+    """Run the HTTP app (webhooks, health checks) on GUICHET_HTTP_LISTEN."""
+    try:
+        from workers.web_process import serve_web
+    except ImportError:
+        raise click.ClickException("the HTTP app is not part of this build yet") from None
+    settings = get_settings()
+    logs.setup(settings.log_format, role="web")
+    _require_broker(settings)
+    serve_web(settings)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (run once per release in production)."""
+    from workers.store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database)
+    click.echo(f"schema is current: {_safe_url(settings.database)}")
+
+
+def _require_broker(settings) -> None:
+    if settings.embedded_redis and not settings.redis_socket.exists():
+        raise click.ClickException(
+            "no REDIS_URL and no embedded Redis running: use `guichet run` for the embedded default, "
+            "or set REDIS_URL=redis://host:6379/0"
+        )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+cli.add_command(directory)
+cli.add_command(explain)
+cli.add_command(eval_corpus)
+cli.add_command(tickets)
+cli.add_command(templates)
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,78 @@
+"""`guichet tickets`: what intake created — tickets, their messages, acknowledgements and trail."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ingest.settings import get_settings
+from workers.store.engine import session_factory
+from workers.store.migrate import upgrade
+from workers.store.queries import list_tickets, ticket_detail
+
+
+def _sessions():
+    settings = get_settings()
+    upgrade(settings.database)
+    return session_factory(settings.database)
+
+
+@click.group()
+def tickets() -> None:
+    """Inspect tickets."""
+
+
+@tickets.command("list")
+@click.option("--limit", default=50, show_default=True, help="Newest first, at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(limit: int, as_json: bool) -> None:
+    """List the newest tickets."""
+    with _sessions()() as session:
+        rows = list_tickets(session, limit)
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    if not rows:
+        click.echo("no tickets yet — send a mail to the SMTP listener (see README)")
+    for t in rows:
+        flag = "" if t["authorised"] else "  [not authorised]"
+        click.echo(f"#{t['number']}  {t['created_at'][:19]}  {t['urgency']:7s}  {t['identity_status']:10s}  {t['client_number'] or '-':5s}  {t['requester']}  {t['subject']}{flag}")
+
+
+@tickets.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show(number: int, as_json: bool) -> None:
+    """Show ticket NUMBER with its messages, acknowledgements, pages and intake trail."""
+    with _sessions()() as session:
+        detail = ticket_detail(session, number)
+    if detail is None:
+        raise click.ClickException(f"no ticket #{number}; `guichet tickets list` shows the existing ones")
+    if as_json:
+        json.dump(detail, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    _print(detail)
+
+
+def _print(d: dict) -> None:
+    click.echo(f"Ticket #{d['number']} — {d['subject']}")
+    for key in ("status", "created_at", "requester", "client_number", "identity_status", "authorised", "contact_name", "sender_authenticated", "urgency", "urgent_requested", "language", "gti_deadline", "review"):
+        click.echo(f"  {key:20s} {d[key]}")
+    click.echo(f"  {'category':20s} {json.dumps({k: v for k, v in d['category'].items() if v}, ensure_ascii=False)}")
+    for m in d["messages"]:
+        click.echo(f"\n--- message {m['message_id']} from {m['sender']} at {m['created_at']}")
+        click.echo(m["text"][:2000])
+        for a in m["attachments"]:
+            click.echo(f"  [attachment] {a.get('filename')} {a.get('content_type')} {a.get('size')} bytes")
+    click.echo("\nacknowledgements:")
+    for a in d["acknowledgements"]:
+        click.echo(f"  {a['status']:8s} to {a['recipient'] or '-'} {a['skip_reason'] or ''} {a['subject'] or ''}")
+    for p in d["pages"]:
+        click.echo(f"on-call page: {p['status']} due {p['due_at']} sent {p['sent_at']}")
+    click.echo("\ntrail:")
+    for e in d["trail"]:
+        click.echo(f"  {e['at'][:19]}  {e['kind']:16s} {json.dumps(e['detail'], ensure_ascii=False, default=str)[:300]}")

@@ -1,0 +1,106 @@
+"""`guichet explain`: a dry run of intake on one message — every decision, why, and the acknowledgement."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses, parseaddr
+
+from ingest.addresses import AddressBook
+from ingest.analysis import Analysis, Envelope
+from workers.ack_context import build_context
+from workers.contract import guidance_for_decision
+from workers.escalation import Guidance
+from workers.policy import default_policy
+from workers.render import render_ack
+from workers.runtime import Runtime
+from workers.store.threading import tag_for
+
+PREVIEW_NUMBER = 999999  # stands for the ticket number a real intake would get
+
+
+def envelope_for_file(raw: bytes, rt: Runtime, at: datetime, sender: str | None = None, recipients: list[str] | None = None) -> Envelope:
+    """The envelope a file would have arrived with: Return-Path and our addresses among the recipients."""
+    headers = BytesHeaderParser().parsebytes(raw)
+    if sender is None:
+        return_path = headers.get("Return-Path")
+        sender = parseaddr(str(return_path))[1] if return_path is not None else parseaddr(str(headers.get("From", "")))[1]
+    if recipients is None:
+        fields = [str(v) for k in ("X-Original-To", "Delivered-To", "To", "Cc") for v in headers.get_all(k, [])]
+        book = AddressBook(rt.settings.support_addresses, rt.settings.urgent_addresses)
+        recipients = [a.lower() for _, a in getaddresses(fields) if a and book.accepts(a)]
+        recipients = list(dict.fromkeys(recipients)) or [rt.settings.support_addresses[0]]
+    return Envelope("smtp", sender or "", recipients, at)
+
+
+def explain(rt: Runtime, raw: bytes, envelope: Envelope) -> dict:
+    analysis = rt.analyser.mail(raw, envelope)
+    guidance = guidance_for_decision(analysis.decision, rt.directory, envelope.received_at)
+    return report(rt, analysis, guidance, envelope)
+
+
+def report(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: Envelope) -> dict:
+    d = analysis.decision
+    identity = asdict(d.identity)
+    out = {
+        "received_at": envelope.received_at.isoformat(),
+        "envelope": {"sender": envelope.sender, "recipients": envelope.recipients},
+        "identity": identity,
+        "urgency": d.urgency.level,
+        "urgent_requested": d.urgency.requested,
+        "urgency_detail": asdict(d.urgency),
+        "category": asdict(d.category),
+        "language": d.language,
+        "acknowledge": d.suppression.acknowledge,
+        "skip_reason": d.suppression.skip_reason,
+        "queue": "tickets.urgent" if d.urgency.level == "urgent" else "tickets.routine",
+        "guidance": guidance_json(guidance),
+        "trail": [asdict(f) for f in d.trail],
+        "parse_error": analysis.error,
+        "ack": None,
+    }
+    if d.suppression.acknowledge:
+        out["ack"] = preview_ack(rt, analysis, guidance, envelope)
+    return out
+
+
+def preview_ack(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: Envelope) -> dict:
+    subject = analysis.content.subject if analysis.content else ""
+    context = build_context(
+        ticket_number=PREVIEW_NUMBER,
+        tag=tag_for(rt.settings.ticket_tag, PREVIEW_NUMBER),
+        subject=subject,
+        decision=analysis.decision,
+        guidance=guidance,
+        received_at=envelope.received_at,
+    )
+    rendered = render_ack(context, analysis.decision.language)
+    return {"to": envelope.sender, "subject": rendered.subject, "text": rendered.text, "scenario": context.get("scenario"), "ticket_number_placeholder": PREVIEW_NUMBER}
+
+
+def guidance_json(g: Guidance) -> dict:
+    iso = lambda v: v.isoformat() if v else None  # noqa: E731
+    return {
+        "gti_deadline": iso(g.gti_deadline),
+        "phones": [
+            {"key": p.key, "number": p.number, "label": p.label, "fee": p.fee, "opens_at": iso(p.opens_at), "closes_at": iso(p.closes_at)}
+            for p in g.phones
+        ],
+        "phones_from": iso(g.phones_from),
+        "oncall_page_at": iso(g.oncall_page_at),
+        "page_now": g.page_now,
+        "work_starts_at": iso(g.work_starts_at),
+        "support_open": g.support_open,
+        "covered_now": g.covered_now,
+        "incidents_url": g.incidents_url,
+    }
+
+
+def parse_at(value: str | None) -> datetime:
+    """ISO-8601; a moment without offset is taken in the policy's time zone (Europe/Paris)."""
+    tz = default_policy().timezone
+    if not value:
+        return datetime.now(tz)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)

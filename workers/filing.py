@@ -1,0 +1,88 @@
+"""create_ticket's work: one stored intake becomes one ticket (or joins one), exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, timedelta
+
+from sqlalchemy.orm import Session
+
+from ingest.analysis import Envelope
+from ingest.contents import content_from
+from ingest.model import Content, Decision, decision_from_dict
+from workers.contract import guidance_for_decision
+from workers.runtime import Runtime
+from workers.store.schema import IntakeRow
+from workers.store.tickets import Outcome, Plan, file_intake, pending_work, recent_acks
+
+log = logging.getLogger("guichet.filing")
+
+
+class IntakeMissing(Exception):
+    """The id on the queue has no stored intake (never retried: nothing to do)."""
+
+
+def file(rt: Runtime, intake_id: str) -> Outcome:
+    with rt.sessions.begin() as session:
+        intake = _lock(session, intake_id)
+        if intake.status in ("ticketed", "duplicate"):
+            return pending_work(session, intake)
+        content, decision = _content_and_decision(rt, intake)
+        plan = _plan(rt, session, intake, content, decision)
+        outcome = file_intake(session, intake, content, decision, plan, rt.settings.ticket_tag)
+    log.info("intake filed", extra={"intake_id": intake_id, "ticket": outcome.number, "created": outcome.created, "duplicate": outcome.duplicate})
+    return outcome
+
+
+def _lock(session: Session, intake_id: str) -> IntakeRow:
+    intake = session.get(IntakeRow, intake_id, with_for_update=True)
+    if intake is None:
+        raise IntakeMissing(intake_id)
+    return intake
+
+
+def _received(intake: IntakeRow):
+    received = intake.received_at
+    return received if received.tzinfo else received.replace(tzinfo=UTC)
+
+
+def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Decision]:
+    """The stored decision (made at the edge); analysed again only if the edge could not."""
+    envelope = Envelope(intake.channel, intake.envelope_sender, list(intake.recipients), _received(intake), intake.client_ip, intake.partner)
+    try:
+        content = content_from(intake.channel, intake.raw, sender=intake.envelope_sender, recipients=intake.recipients, client_ip=intake.client_ip)
+    except Exception as exc:  # unreadable even here: a ticket for review with the raw kept
+        log.error("stored intake unreadable: %s", exc, extra={"intake_id": intake.id})
+        content = Content(channel=intake.channel, envelope_sender=intake.envelope_sender, recipients=list(intake.recipients))
+    if intake.decision is not None:
+        return content, decision_from_dict(intake.decision)
+    return content, rt.analyser.mail(intake.raw, envelope).decision
+
+
+def _plan(rt: Runtime, session: Session, intake: IntakeRow, content: Content, decision: Decision) -> Plan:
+    guidance = guidance_for_decision(decision, rt.directory, _received(intake))
+    recipient = _ack_recipient(intake, content)
+    return Plan(
+        ack_recipient=recipient,
+        ack_skip_reason=_skip_reason(rt, session, decision, recipient),
+        page_at=guidance.oncall_page_at,
+        gti_deadline=guidance.gti_deadline,
+    )
+
+
+def _ack_recipient(intake: IntakeRow, content: Content) -> str:
+    """Mail: the envelope sender (Return-Path). Webhook: the contact's declared address."""
+    if intake.channel == "webhook":
+        return (content.declared.get("contact_email") or content.from_address or "").strip()
+    return intake.envelope_sender.strip()
+
+
+def _skip_reason(rt: Runtime, session: Session, decision: Decision, recipient: str) -> str | None:
+    if not decision.suppression.acknowledge:
+        return decision.suppression.skip_reason or "suppressed"
+    if not recipient:
+        return "no-recipient"
+    period = timedelta(seconds=rt.settings.ack_rate_period)
+    if recent_acks(session, recipient, period) >= rt.settings.ack_rate_limit:
+        return "rate-limited"
+    return None

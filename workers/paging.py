@@ -1,0 +1,75 @@
+"""page_oncall's work: tell the on-call team about an urgent ticket, once, when it is due."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from sqlalchemy import update
+
+from workers.runtime import Runtime
+from workers.store.schema import PageRow, TicketRow, utcnow
+from workers.store.tickets import event
+
+log = logging.getLogger("guichet.page")
+
+
+def seconds_until_due(rt: Runtime, page_id: int) -> float:
+    with rt.sessions() as session:
+        page = session.get(PageRow, page_id)
+        due = page.due_at if page.due_at.tzinfo else page.due_at.replace(tzinfo=UTC)
+        return max(0.0, (due - datetime.now(UTC)).total_seconds())
+
+
+def send(rt: Runtime, page_id: int) -> str:
+    with rt.sessions.begin() as session:
+        claimed = session.execute(update(PageRow).where(PageRow.id == page_id, PageRow.status == "scheduled").values(status="sending"))
+        if claimed.rowcount != 1:
+            return "already handled"
+    try:
+        summary = _deliver(rt, page_id)
+    except Exception as exc:
+        with rt.sessions.begin() as session:
+            session.execute(update(PageRow).where(PageRow.id == page_id).values(status="scheduled", error=str(exc)[:2000]))
+        raise
+    with rt.sessions.begin() as session:
+        page = session.get(PageRow, page_id)
+        page.status, page.sent_at = "sent", utcnow()
+        event(session, "paged", None, page.ticket_id, targets=summary)
+    return "sent"
+
+
+def _deliver(rt: Runtime, page_id: int) -> list[str]:
+    with rt.sessions() as session:
+        page = session.get(PageRow, page_id)
+        ticket = session.get(TicketRow, page.ticket_id)
+        payload = {"ticket": ticket.number, "client_number": ticket.client_number, "subject": ticket.subject, "urgency": ticket.urgency}
+    targets = []
+    if rt.settings.oncall_email:
+        rt.outbound.send(_page_mail(rt, payload), rt.settings.oncall_email)
+        targets.append(f"mail:{rt.settings.oncall_email}")
+    if rt.settings.oncall_webhook:
+        _post(rt.settings.oncall_webhook, payload)
+        targets.append("webhook")
+    if not targets:
+        log.warning("on-call page recorded but no target configured", extra={"ticket": payload["ticket"]})
+        targets.append("log")
+    return targets
+
+
+def _page_mail(rt: Runtime, payload: dict) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"] = rt.settings.ack_from, rt.settings.oncall_email
+    message["Subject"] = f"[{rt.settings.ticket_tag} #{payload['ticket']}] URGENT {payload['subject']}"[:250].replace("\r", " ").replace("\n", " ")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(json.dumps(payload, ensure_ascii=False, indent=2))
+    return message
+
+
+def _post(url: str, payload: dict) -> None:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
+        response.read()

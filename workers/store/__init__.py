@@ -1,0 +1,1 @@
+"""The ticket store: schema, migrations, directory, intake journal, tickets."""

@@ -1,0 +1,61 @@
+"""The intake journal: raw requests committed before the edge answers, and the sweeper's view of them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import sessionmaker
+
+from ingest.analysis import Analysis, Envelope
+from workers.store.schema import EventRow, IntakeRow, utcnow
+
+
+class SqlJournal:
+    """`ingest.intake.Journal` over the store: one INSERT, one commit per request."""
+
+    def __init__(self, sessions: sessionmaker):
+        self._sessions = sessions
+
+    def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
+        with self._sessions.begin() as session:
+            session.add(
+                IntakeRow(
+                    id=intake_id,
+                    channel=envelope.channel,
+                    received_at=envelope.received_at,
+                    envelope_sender=envelope.sender,
+                    recipients=list(envelope.recipients),
+                    client_ip=envelope.client_ip,
+                    raw=raw,
+                    raw_sha256=hashlib.sha256(raw).hexdigest(),
+                    message_id=analysis.message_id[:998],
+                    dedup_key=analysis.dedup_key,
+                    partner=envelope.partner,
+                    decision=analysis.decision.to_dict(),
+                    queue="tickets.urgent" if analysis.decision.urgency.level == "urgent" else "tickets.routine",
+                    status="received",
+                    error=analysis.error,
+                )
+            )
+            session.add(EventRow(intake_id=intake_id, kind="received", detail={"channel": envelope.channel, "size": len(raw)}))
+
+    def orphans(self, grace: timedelta, limit: int = 500) -> list[tuple[str, str]]:
+        """(id, queue) of intakes older than `grace` that never became a ticket."""
+        cutoff = datetime.now(UTC) - grace
+        with self._sessions() as session:
+            rows = session.execute(
+                select(IntakeRow.id, IntakeRow.queue)
+                .where(IntakeRow.status == "received", IntakeRow.updated_at < cutoff)
+                .order_by(IntakeRow.updated_at)
+                .limit(limit)
+            )
+            return [(r.id, r.queue or "tickets.routine") for r in rows]
+
+    def touch(self, intake_ids: list[str]) -> None:
+        """Mark intakes as re-enqueued now, so the next sweep waits another grace period."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(IntakeRow).where(IntakeRow.id.in_(intake_ids)).values(updated_at=utcnow())
+            )

@@ -1,0 +1,152 @@
+"""SQLAlchemy tables of the ticket store (the migrations in `migrations/` create them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    client_number: Mapped[str] = mapped_column(String(5), primary_key=True)
+    company: Mapped[str] = mapped_column(String(200))
+    services: Mapped[str] = mapped_column(String(300), default="")  # ";"-separated
+    coverage: Mapped[str] = mapped_column(String(10), default="business")
+    gti_minutes: Mapped[int] = mapped_column(Integer, default=240)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("client_number", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_number: Mapped[str] = mapped_column(ForeignKey("accounts.client_number", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+
+
+class IntakeRow(Base):
+    """One request as it arrived, committed before the edge answers."""
+
+    __tablename__ = "intakes"
+    __table_args__ = (Index("ix_intakes_status_received", "status", "received_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    envelope_sender: Mapped[str] = mapped_column(String(320), default="")
+    recipients: Mapped[list] = mapped_column(JSON, default=list)
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    dedup_key: Mapped[str] = mapped_column(String(64), index=True)
+    partner: Mapped[str | None] = mapped_column(String(100))
+    decision: Mapped[dict | None] = mapped_column(JSON)
+    queue: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16), default="smtp")
+    requester: Mapped[str] = mapped_column(String(320), default="")
+    client_number: Mapped[str | None] = mapped_column(String(16), index=True)  # as written
+    account_known: Mapped[bool] = mapped_column(Boolean, default=False)
+    identity_status: Mapped[str] = mapped_column(String(16), default="unverified")
+    authorised: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    sender_authenticated: Mapped[bool | None] = mapped_column(Boolean)
+    auth: Mapped[dict] = mapped_column(JSON, default=dict)
+    urgency: Mapped[str] = mapped_column(String(16), default="routine")
+    urgent_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    category: Mapped[dict] = mapped_column(JSON, default=dict)
+    gti_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    review: Mapped[str | None] = mapped_column(Text)  # why staff must look (parse failure…)
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    intake_id: Mapped[str] = mapped_column(ForeignKey("intakes.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class EventRow(Base):
+    """The intake trail: every decision and action, in order."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    intake_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AckRow(Base):
+    """An acknowledgement: recorded before it is sent, sent at most once."""
+
+    __tablename__ = "acks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    intake_id: Mapped[str] = mapped_column(ForeignKey("intakes.id"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    skip_reason: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PageRow(Base):
+    """An on-call page for an urgent ticket, now or at the next covered moment."""
+
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
