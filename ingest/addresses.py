@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 
 def split_tag(address: str) -> tuple[str, str | None]:
-    """"support+12345@dri.example" → ("support@dri.example", "12345")."""
+    """ "support+12345@dri.example" → ("support@dri.example", "12345")."""
     address = address.strip().strip("<>").lower()
     local, at, domain = address.rpartition("@")
     if not at:

@@ -103,15 +103,28 @@ class Analyser:
     def mail(self, raw: bytes, envelope: Envelope) -> Analysis:
         try:
             with _time_limit(self.rules.time_limit):
-                content = mime.parse(raw, envelope_sender=envelope.sender, recipients=envelope.recipients, client_ip=envelope.client_ip)
+                content = mime.parse(
+                    raw,
+                    envelope_sender=envelope.sender,
+                    recipients=envelope.recipients,
+                    client_ip=envelope.client_ip,
+                )
                 decision = self._decide(content, envelope, raw)
         except Exception as exc:  # any failure becomes a ticket for review, never a lost mail
             error = f"{type(exc).__name__}: {exc}"
-            return Analysis(review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error)
-        key = dedup_key(content.from_address or envelope.sender, content.message_id, mail_body(raw) + content.subject.encode())
+            return Analysis(
+                review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+            )
+        key = dedup_key(
+            content.from_address or envelope.sender,
+            content.message_id,
+            mail_body(raw) + content.subject.encode(),
+        )
         return Analysis(decision, key, content.message_id, content)
 
-    def content(self, content: Content, envelope: Envelope, raw: bytes, key_material: str) -> Analysis:
+    def content(
+        self, content: Content, envelope: Envelope, raw: bytes, key_material: str
+    ) -> Analysis:
         """A request already structured by its edge (webhook)."""
         decision = self._decide(content, envelope, None)
         key = dedup_key(envelope.partner or envelope.sender, key_material, raw)

@@ -62,8 +62,8 @@ def codec_name(label: str | None) -> str | None:
         return None
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        return codecs.lookup(label[:64]).name
+    except (LookupError, ValueError):  # ValueError: a NUL inside the label
         return None
 
 

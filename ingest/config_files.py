@@ -31,6 +31,8 @@ def load(name: str, directory: Path | None = None) -> dict:
     try:
         return _load(path)
     except FileNotFoundError:
-        raise ConfigError(f"policy file {path} is missing; restore it from the project's config/") from None
+        raise ConfigError(
+            f"policy file {path} is missing; restore it from the project's config/"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file and retry") from None

@@ -6,7 +6,9 @@ from ingest import mime
 from ingest.model import Content
 
 
-def content_from(channel: str, raw: bytes, *, sender: str = "", recipients=(), client_ip: str = "") -> Content:
+def content_from(
+    channel: str, raw: bytes, *, sender: str = "", recipients=(), client_ip: str = ""
+) -> Content:
     if channel == "webhook":
         from ingest.webhook.mapping import content_from_json  # the webhook edge's own mapping
 

@@ -20,7 +20,9 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _DROPPED_ELEMENTS = re.compile(
     r"<(script|style|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
 )
-_LINE_BREAKING_TAGS = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h\d|/table)\b[^>]*>", re.IGNORECASE)
+_LINE_BREAKING_TAGS = re.compile(
+    r"<\s*/?\s*(br|p|div|li|tr|h\d|table|ul|ol|blockquote)\b[^>]*>", re.IGNORECASE
+)
 _CELL_END = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 

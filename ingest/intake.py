@@ -51,7 +51,9 @@ class Intake:
     def __init__(self, journal: Journal, broker: dramatiq.Broker):
         self.journal, self.broker = journal, broker
 
-    async def accept(self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]) -> Accepted | Deferred:
+    async def accept(
+        self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
+    ) -> Accepted | Deferred:
         analysis = await analyse()
         intake_id = new_intake_id()
         try:

@@ -9,7 +9,16 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ingest.analysis import Analyser, Analysis, Envelope, Rules, analyse_in_process, dedup_key, init_process, review_decision
+from ingest.analysis import (
+    Analyser,
+    Analysis,
+    Envelope,
+    Rules,
+    analyse_in_process,
+    dedup_key,
+    init_process,
+    review_decision,
+)
 from ingest.directory import Directory
 
 log = logging.getLogger("guichet.parser")
@@ -18,7 +27,9 @@ log = logging.getLogger("guichet.parser")
 class ParserPool:
     """`analyse(raw, envelope)` in a process pool (`processes > 0`) or a thread (tests, `explain`)."""
 
-    def __init__(self, directory_factory: Callable[[], Directory], rules: Rules, processes: int = 2):
+    def __init__(
+        self, directory_factory: Callable[[], Directory], rules: Rules, processes: int = 2
+    ):
         self.factory, self.rules, self.processes = directory_factory, rules, processes
         self._pool: ProcessPoolExecutor | None = None
         self._local = Analyser(directory_factory(), rules) if processes <= 0 else None
@@ -27,7 +38,10 @@ class ParserPool:
         if self.processes > 0:
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=context, initializer=init_process, initargs=(self.factory, self.rules)
+                self.processes,
+                mp_context=context,
+                initializer=init_process,
+                initargs=(self.factory, self.rules),
             )
 
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
@@ -44,12 +58,14 @@ class ParserPool:
             self.close()
             self.start()
             return self._review(raw, envelope, "parser process died")
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return self._review(raw, envelope, "parsing exceeded its time limit")
 
     @staticmethod
     def _review(raw: bytes, envelope: Envelope, error: str) -> Analysis:
-        return Analysis(review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error)
+        return Analysis(
+            review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+        )
 
     def close(self) -> None:
         if self._pool is not None:

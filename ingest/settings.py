@@ -17,7 +17,6 @@ from pydantic_settings import (
 
 from ingest.config_files import config_dir
 
-
 AddressList = Annotated[list[str], NoDecode]  # comma-separated in the environment
 
 

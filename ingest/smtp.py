@@ -6,7 +6,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from aiosmtpd.smtp import SMTP, Envelope as SmtpEnvelope, Session
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from ingest import smtp_replies as replies
 from ingest.addresses import AddressBook
@@ -20,11 +21,15 @@ log = logging.getLogger("guichet.smtp")
 class SupportHandler:
     """aiosmtpd hooks: refuse what is not ours, accept the rest only once it is durable."""
 
-    def __init__(self, intake: Intake, parser: ParserPool, addresses: AddressBook, max_recipients: int = 20):
+    def __init__(
+        self, intake: Intake, parser: ParserPool, addresses: AddressBook, max_recipients: int = 20
+    ):
         self.intake, self.parser, self.addresses = intake, parser, addresses
         self.max_recipients = max_recipients
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options):
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options
+    ):
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         if not self.addresses.accepts(address):
@@ -53,7 +58,9 @@ class SupportHandler:
             received_at=datetime.now(UTC),
             client_ip=str(session.peer[0]) if session.peer else "",
         )
-        outcome = await self.intake.accept(raw, envelope, lambda: self.parser.analyse(raw, envelope))
+        outcome = await self.intake.accept(
+            raw, envelope, lambda: self.parser.analyse(raw, envelope)
+        )
         if isinstance(outcome, Accepted):
             return replies.QUEUED.format(intake_id=outcome.intake_id)
         return replies.NOT_DURABLE if outcome.stage == "journal" else replies.NOT_QUEUED
@@ -61,12 +68,20 @@ class SupportHandler:
 
 def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
     def factory() -> SMTP:
-        return SMTP(handler, hostname=hostname, data_size_limit=max_size, enable_SMTPUTF8=True, decode_data=False)
+        return SMTP(
+            handler,
+            hostname=hostname,
+            data_size_limit=max_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+        )
 
     return factory
 
 
-async def start_smtp(handler: SupportHandler, host: str, port: int, *, hostname: str = "guichet", max_size: int) -> asyncio.AbstractServer:
+async def start_smtp(
+    handler: SupportHandler, host: str, port: int, *, hostname: str = "guichet", max_size: int
+) -> asyncio.AbstractServer:
     """Listen on host:port; the caller owns the returned server (close + wait_closed to stop)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(smtp_factory(handler, hostname, max_size), host=host, port=port)

@@ -22,6 +22,8 @@ class Split:
 class _Markers:
     forward: re.Pattern | None
     attribution: re.Pattern | None
+    attribution_line: re.Pattern | None
+    endings: re.Pattern | None
     original: re.Pattern | None
     block_first: re.Pattern | None
     block_fields: re.Pattern | None
@@ -43,6 +45,8 @@ def _markers() -> _Markers:
     return _Markers(
         forward=phrase_regex(voc["forward_markers"]),
         attribution=phrase_regex(voc["reply_attributions"]),
+        attribution_line=phrase_regex(voc["reply_attribution_lines"]),
+        endings=phrase_regex(voc["attribution_endings"]),
         original=phrase_regex(voc["original_message_markers"]),
         block_first=phrase_regex(voc["header_block_first"]),
         block_fields=phrase_regex(voc["header_block_fields"]),
@@ -68,13 +72,17 @@ def _starts(regex: re.Pattern | None, key: str) -> bool:
     return bool(regex and regex.match(key))
 
 
-def _is_attribution(lines: list[str], i: int, m: _Markers) -> bool:
-    joined = ""
-    for line in lines[i : i + m.attribution_join]:
-        joined = (joined + " " + _key(line)).strip()
-        if m.attribution and m.attribution.fullmatch(joined):
-            return True
-    return False
+def _attribution_start(lines: list[str], i: int, m: _Markers) -> int | None:
+    """First line of a reply attribution ending on line i, possibly wrapped over lines."""
+    key = _key(lines[i])
+    if not (m.endings and m.endings.match(key)):
+        return None
+    for j in range(i, max(0, i - m.attribution_join + 1) - 1, -1):
+        block = lines[j : i + 1]
+        joined = " ".join(_key(line) for line in block)
+        if all(ln.strip() for ln in block) and m.attribution and m.attribution.fullmatch(joined):
+            return j
+    return i if m.attribution_line and m.attribution_line.fullmatch(key) else None
 
 
 def _is_header_block(lines: list[str], i: int, m: _Markers) -> bool:
@@ -90,8 +98,11 @@ def _history_start(lines: list[str], m: _Markers) -> tuple[int, bool] | None:
         key = _key(line)
         if _starts(m.forward, key):
             return i, True
-        if _starts(m.original, key) or _is_header_block(lines, i, m) or _is_attribution(lines, i, m):
+        if _starts(m.original, key) or _is_header_block(lines, i, m):
             return i, False
+        start = _attribution_start(lines, i, m)
+        if start is not None:
+            return start, False
     return None
 
 
@@ -105,7 +116,7 @@ def _separate_history(lines: list[str], m: _Markers) -> tuple[list[str], list[st
     own: list[str] = []
     quoted: list[str] = []
     start = _history_start(lines, m)
-    cut, forwarded = (start if start else (len(lines), False))
+    cut, forwarded = start if start else (len(lines), False)
     tail = lines[cut:]
     if start and not forwarded and _next_is_quoted(lines, cut):
         quoted.append(lines[cut])

@@ -25,7 +25,9 @@ def decide(
 ) -> Decision:
     """Identification, then urgency (which needs the account), category, language, suppression."""
     decision = Decision(received_at=received_at)
-    identity, found = identify(content, directory, trusted_authserv_ids=trusted_authserv_ids, raw=raw)
+    identity, found = identify(
+        content, directory, trusted_authserv_ids=trusted_authserv_ids, raw=raw
+    )
     decision.identity, decision.trail = identity, list(found)
     account = directory.account(identity.client_number) if identity.client_number else None
     decision.urgency, found = classify_urgency(content, account, urgent_addresses=urgent_addresses)

@@ -24,7 +24,9 @@ def claim(rt: Runtime, ack_id: int) -> bool:
     """pending → sending, atomically: only one worker ever sends a given acknowledgement."""
     with rt.sessions.begin() as session:
         result = session.execute(
-            update(AckRow).where(AckRow.id == ack_id, AckRow.status == "pending").values(status="sending", attempts=AckRow.attempts + 1)
+            update(AckRow)
+            .where(AckRow.id == ack_id, AckRow.status == "pending")
+            .values(status="sending", attempts=AckRow.attempts + 1)
         )
         return result.rowcount == 1
 
@@ -44,7 +46,9 @@ def send(rt: Runtime, ack_id: int) -> str:
 
 def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) -> RenderedAck:
     decision = decision_from_dict(intake.decision or {})
-    received = intake.received_at if intake.received_at.tzinfo else intake.received_at.replace(tzinfo=UTC)
+    received = (
+        intake.received_at if intake.received_at.tzinfo else intake.received_at.replace(tzinfo=UTC)
+    )
     guidance = guidance_for_decision(decision, rt.directory, received)
     context = build_context(
         ticket_number=ticket.number,
@@ -60,7 +64,10 @@ def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) 
 def build(rt: Runtime, ack_id: int):
     with rt.sessions() as session:
         ack = session.get(AckRow, ack_id)
-        ticket, intake = session.get(TicketRow, ack.ticket_id), session.get(IntakeRow, ack.intake_id)
+        ticket, intake = (
+            session.get(TicketRow, ack.ticket_id),
+            session.get(IntakeRow, ack.intake_id),
+        )
         original = session.query(MessageRow).filter_by(intake_id=intake.id).one()
         rendered = render_for(rt, ticket, intake, original.subject)
         message = compose(
@@ -79,13 +86,28 @@ def build(rt: Runtime, ack_id: int):
 def _release(rt: Runtime, ack_id: int, error: str) -> None:
     """Sending failed before the relay took it: back to pending, so a retry may send it."""
     with rt.sessions.begin() as session:
-        session.execute(update(AckRow).where(AckRow.id == ack_id).values(status="pending", error=error[:2000]))
+        session.execute(
+            update(AckRow).where(AckRow.id == ack_id).values(status="pending", error=error[:2000])
+        )
     log.warning("acknowledgement not sent: %s", error, extra={"ack_id": ack_id})
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
     with rt.sessions.begin() as session:
         ack = session.get(AckRow, ack_id)
-        ack.status, ack.sent_at, ack.message_id, ack.subject, ack.error = "sent", utcnow(), message_id, subject, None
-        event(session, "ack-sent", ack.intake_id, ack.ticket_id, recipient=ack.recipient, message_id=message_id)
+        ack.status, ack.sent_at, ack.message_id, ack.subject, ack.error = (
+            "sent",
+            utcnow(),
+            message_id,
+            subject,
+            None,
+        )
+        event(
+            session,
+            "ack-sent",
+            ack.intake_id,
+            ack.ticket_id,
+            recipient=ack.recipient,
+            message_id=message_id,
+        )
     log.info("acknowledgement sent", extra={"ack_id": ack_id})

@@ -18,7 +18,9 @@ RETRY = {"max_retries": 12, "min_backoff": 1_000, "max_backoff": 600_000}
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on wake-up
 
 
-@dramatiq.actor(actor_name=CREATE_TICKET, queue_name=ROUTINE_QUEUE, throws=(filing.IntakeMissing,), **RETRY)
+@dramatiq.actor(
+    actor_name=CREATE_TICKET, queue_name=ROUTINE_QUEUE, throws=(filing.IntakeMissing,), **RETRY
+)
 def create_ticket(intake_id: str) -> None:
     """Create or thread the ticket of one stored intake; idempotent on the intake id."""
     outcome = filing.file(runtime(), intake_id)

@@ -19,12 +19,25 @@ class LogContext(Middleware):
     """Every log line an actor writes carries the message id and actor name."""
 
     def before_process_message(self, broker, message):
-        log.debug("processing", extra={"message_id": message.message_id, "actor": message.actor_name, "args": list(message.args)})
+        log.debug(
+            "processing",
+            extra={
+                "message_id": message.message_id,
+                "actor": message.actor_name,
+                "args": list(message.args),
+            },
+        )
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is not None:
             log.warning(
-                "actor failed: %s", exception, extra={"message_id": message.message_id, "actor": message.actor_name, "args": list(message.args)}
+                "actor failed: %s",
+                exception,
+                extra={
+                    "message_id": message.message_id,
+                    "actor": message.actor_name,
+                    "args": list(message.args),
+                },
             )
 
 

@@ -17,7 +17,9 @@ def account_of(decision: Decision, directory: Directory) -> Account | None:
     return directory.account(number) if number else None
 
 
-def guidance_for_decision(decision: Decision, directory: Directory, received_at: datetime) -> Guidance:
+def guidance_for_decision(
+    decision: Decision, directory: Directory, received_at: datetime
+) -> Guidance:
     account = account_of(decision, directory)
     return guidance_for(
         received_at,

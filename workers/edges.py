@@ -26,7 +26,9 @@ def build_intake(settings: Settings) -> Intake:
 
 def build_parser(settings: Settings, processes: int | None = None) -> ParserPool:
     count = settings.parse_processes if processes is None else processes
-    pool = ParserPool(functools.partial(sql_directory, settings.database), rules_for(settings), count)
+    pool = ParserPool(
+        functools.partial(sql_directory, settings.database), rules_for(settings), count
+    )
     pool.start()
     return pool
 

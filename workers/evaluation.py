@@ -11,7 +11,15 @@ import click
 
 from ingest.analysis import Analyser, Envelope
 
-FIELDS = ("client_number", "identity", "contact_name", "urgency", "urgent_requested", "language", "acknowledge")
+FIELDS = (
+    "client_number",
+    "identity",
+    "contact_name",
+    "urgency",
+    "urgent_requested",
+    "language",
+    "acknowledge",
+)
 
 
 def observed(analysis) -> dict:
@@ -32,7 +40,9 @@ def expected(label: dict) -> dict:
     return {
         "client_number": identity.get("client_number"),
         "identity": identity.get("status"),
-        "contact_name": identity.get("contact_name") if identity.get("status") == "verified" else None,
+        "contact_name": identity.get("contact_name")
+        if identity.get("status") == "verified"
+        else None,
         "urgency": label.get("urgency"),
         "urgent_requested": label.get("urgent_requested"),
         "language": label.get("language"),
@@ -53,10 +63,16 @@ def evaluate(analyser: Analyser, corpus: Path, at: datetime, progress: bool = Tr
     totals = {f: [0, 0] for f in FIELDS}
     misses, timings = [], []
     items = cases(corpus)
-    with click.progressbar(items, label="evaluating", file=click.get_text_stream("stderr")) if progress else _plain(items) as bar:
+    with (
+        click.progressbar(items, label="evaluating", file=click.get_text_stream("stderr"))
+        if progress
+        else _plain(items) as bar
+    ):
         for eml, label in bar:
             raw = eml.read_bytes()
-            envelope = Envelope("smtp", label.get("envelope_sender", ""), label.get("recipients") or [], at)
+            envelope = Envelope(
+                "smtp", label.get("envelope_sender", ""), label.get("recipients") or [], at
+            )
             start = time.perf_counter()
             got = observed(analyser.mail(raw, envelope))
             timings.append((time.perf_counter() - start) * 1000)
@@ -68,10 +84,20 @@ def evaluate(analyser: Analyser, corpus: Path, at: datetime, progress: bool = Tr
                 if got[field] == want[field]:
                     totals[field][0] += 1
                 else:
-                    misses.append({"case": eml.name, "field": field, "expected": want[field], "got": got[field]})
+                    misses.append(
+                        {
+                            "case": eml.name,
+                            "field": field,
+                            "expected": want[field],
+                            "got": got[field],
+                        }
+                    )
     return {
         "cases": len(items),
-        "accuracy": {f: {"correct": c, "total": t, "ratio": (c / t if t else 1.0)} for f, (c, t) in totals.items()},
+        "accuracy": {
+            f: {"correct": c, "total": t, "ratio": (c / t if t else 1.0)}
+            for f, (c, t) in totals.items()
+        },
         "misses": misses,
         "ms_per_message": sum(timings) / len(timings) if timings else 0.0,
         "ms_max": max(timings, default=0.0),

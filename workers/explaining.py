@@ -20,14 +20,28 @@ from workers.store.threading import tag_for
 PREVIEW_NUMBER = 999999  # stands for the ticket number a real intake would get
 
 
-def envelope_for_file(raw: bytes, rt: Runtime, at: datetime, sender: str | None = None, recipients: list[str] | None = None) -> Envelope:
+def envelope_for_file(
+    raw: bytes,
+    rt: Runtime,
+    at: datetime,
+    sender: str | None = None,
+    recipients: list[str] | None = None,
+) -> Envelope:
     """The envelope a file would have arrived with: Return-Path and our addresses among the recipients."""
     headers = BytesHeaderParser().parsebytes(raw)
     if sender is None:
         return_path = headers.get("Return-Path")
-        sender = parseaddr(str(return_path))[1] if return_path is not None else parseaddr(str(headers.get("From", "")))[1]
+        sender = (
+            parseaddr(str(return_path))[1]
+            if return_path is not None
+            else parseaddr(str(headers.get("From", "")))[1]
+        )
     if recipients is None:
-        fields = [str(v) for k in ("X-Original-To", "Delivered-To", "To", "Cc") for v in headers.get_all(k, [])]
+        fields = [
+            str(v)
+            for k in ("X-Original-To", "Delivered-To", "To", "Cc")
+            for v in headers.get_all(k, [])
+        ]
         book = AddressBook(rt.settings.support_addresses, rt.settings.urgent_addresses)
         recipients = [a.lower() for _, a in getaddresses(fields) if a and book.accepts(a)]
         recipients = list(dict.fromkeys(recipients)) or [rt.settings.support_addresses[0]]
@@ -76,7 +90,13 @@ def preview_ack(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: E
         received_at=envelope.received_at,
     )
     rendered = render_ack(context, analysis.decision.language)
-    return {"to": envelope.sender, "subject": rendered.subject, "text": rendered.text, "scenario": context.get("scenario"), "ticket_number_placeholder": PREVIEW_NUMBER}
+    return {
+        "to": envelope.sender,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "scenario": context.get("scenario"),
+        "ticket_number_placeholder": PREVIEW_NUMBER,
+    }
 
 
 def guidance_json(g: Guidance) -> dict:
@@ -84,7 +104,14 @@ def guidance_json(g: Guidance) -> dict:
     return {
         "gti_deadline": iso(g.gti_deadline),
         "phones": [
-            {"key": p.key, "number": p.number, "label": p.label, "fee": p.fee, "opens_at": iso(p.opens_at), "closes_at": iso(p.closes_at)}
+            {
+                "key": p.key,
+                "number": p.number,
+                "label": p.label,
+                "fee": p.fee,
+                "opens_at": iso(p.opens_at),
+                "closes_at": iso(p.closes_at),
+            }
             for p in g.phones
         ],
         "phones_from": iso(g.phones_from),

@@ -30,7 +30,15 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
         content, decision = _content_and_decision(rt, intake)
         plan = _plan(rt, session, intake, content, decision)
         outcome = file_intake(session, intake, content, decision, plan, rt.settings.ticket_tag)
-    log.info("intake filed", extra={"intake_id": intake_id, "ticket": outcome.number, "created": outcome.created, "duplicate": outcome.duplicate})
+    log.info(
+        "intake filed",
+        extra={
+            "intake_id": intake_id,
+            "ticket": outcome.number,
+            "created": outcome.created,
+            "duplicate": outcome.duplicate,
+        },
+    )
     return outcome
 
 
@@ -48,18 +56,37 @@ def _received(intake: IntakeRow):
 
 def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Decision]:
     """The stored decision (made at the edge); analysed again only if the edge could not."""
-    envelope = Envelope(intake.channel, intake.envelope_sender, list(intake.recipients), _received(intake), intake.client_ip, intake.partner)
+    envelope = Envelope(
+        intake.channel,
+        intake.envelope_sender,
+        list(intake.recipients),
+        _received(intake),
+        intake.client_ip,
+        intake.partner,
+    )
     try:
-        content = content_from(intake.channel, intake.raw, sender=intake.envelope_sender, recipients=intake.recipients, client_ip=intake.client_ip)
+        content = content_from(
+            intake.channel,
+            intake.raw,
+            sender=intake.envelope_sender,
+            recipients=intake.recipients,
+            client_ip=intake.client_ip,
+        )
     except Exception as exc:  # unreadable even here: a ticket for review with the raw kept
         log.error("stored intake unreadable: %s", exc, extra={"intake_id": intake.id})
-        content = Content(channel=intake.channel, envelope_sender=intake.envelope_sender, recipients=list(intake.recipients))
+        content = Content(
+            channel=intake.channel,
+            envelope_sender=intake.envelope_sender,
+            recipients=list(intake.recipients),
+        )
     if intake.decision is not None:
         return content, decision_from_dict(intake.decision)
     return content, rt.analyser.mail(intake.raw, envelope).decision
 
 
-def _plan(rt: Runtime, session: Session, intake: IntakeRow, content: Content, decision: Decision) -> Plan:
+def _plan(
+    rt: Runtime, session: Session, intake: IntakeRow, content: Content, decision: Decision
+) -> Plan:
     guidance = guidance_for_decision(decision, rt.directory, _received(intake))
     recipient = _ack_recipient(intake, content)
     return Plan(

@@ -33,7 +33,15 @@ def _with_envelope(message: EmailMessage, recipient: str) -> bytes:
 class SmtpRelay:
     """Deliver with an empty envelope sender, so a bounce of an acknowledgement can never loop."""
 
-    def __init__(self, host: str, port: int, *, username: str | None = None, password: str | None = None, timeout: float = 30):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30,
+    ):
         self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password = username, password
 

@@ -26,14 +26,22 @@ def seconds_until_due(rt: Runtime, page_id: int) -> float:
 
 def send(rt: Runtime, page_id: int) -> str:
     with rt.sessions.begin() as session:
-        claimed = session.execute(update(PageRow).where(PageRow.id == page_id, PageRow.status == "scheduled").values(status="sending"))
+        claimed = session.execute(
+            update(PageRow)
+            .where(PageRow.id == page_id, PageRow.status == "scheduled")
+            .values(status="sending")
+        )
         if claimed.rowcount != 1:
             return "already handled"
     try:
         summary = _deliver(rt, page_id)
     except Exception as exc:
         with rt.sessions.begin() as session:
-            session.execute(update(PageRow).where(PageRow.id == page_id).values(status="scheduled", error=str(exc)[:2000]))
+            session.execute(
+                update(PageRow)
+                .where(PageRow.id == page_id)
+                .values(status="scheduled", error=str(exc)[:2000])
+            )
         raise
     with rt.sessions.begin() as session:
         page = session.get(PageRow, page_id)
@@ -46,7 +54,12 @@ def _deliver(rt: Runtime, page_id: int) -> list[str]:
     with rt.sessions() as session:
         page = session.get(PageRow, page_id)
         ticket = session.get(TicketRow, page.ticket_id)
-        payload = {"ticket": ticket.number, "client_number": ticket.client_number, "subject": ticket.subject, "urgency": ticket.urgency}
+        payload = {
+            "ticket": ticket.number,
+            "client_number": ticket.client_number,
+            "subject": ticket.subject,
+            "urgency": ticket.urgency,
+        }
     targets = []
     if rt.settings.oncall_email:
         rt.outbound.send(_page_mail(rt, payload), rt.settings.oncall_email)
@@ -55,7 +68,9 @@ def _deliver(rt: Runtime, page_id: int) -> list[str]:
         _post(rt.settings.oncall_webhook, payload)
         targets.append("webhook")
     if not targets:
-        log.warning("on-call page recorded but no target configured", extra={"ticket": payload["ticket"]})
+        log.warning(
+            "on-call page recorded but no target configured", extra={"ticket": payload["ticket"]}
+        )
         targets.append("log")
     return targets
 
@@ -63,13 +78,19 @@ def _deliver(rt: Runtime, page_id: int) -> list[str]:
 def _page_mail(rt: Runtime, payload: dict) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"] = rt.settings.ack_from, rt.settings.oncall_email
-    message["Subject"] = f"[{rt.settings.ticket_tag} #{payload['ticket']}] URGENT {payload['subject']}"[:250].replace("\r", " ").replace("\n", " ")
+    message["Subject"] = (
+        f"[{rt.settings.ticket_tag} #{payload['ticket']}] URGENT {payload['subject']}"[:250]
+        .replace("\r", " ")
+        .replace("\n", " ")
+    )
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(json.dumps(payload, ensure_ascii=False, indent=2))
     return message
 
 
 def _post(url: str, payload: dict) -> None:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - configured URL
         response.read()

@@ -36,7 +36,11 @@ class Supervisor:
         self.stopping = threading.Event()
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ, GUICHET_HOME=str(self.settings.home.resolve()), DATABASE_URL=self.settings.database)
+        env = dict(
+            os.environ,
+            GUICHET_HOME=str(self.settings.home.resolve()),
+            DATABASE_URL=self.settings.database,
+        )
         env["REDIS_URL"] = self.redis.url if self.redis else self.settings.broker_url
         return env
 
@@ -44,10 +48,14 @@ class Supervisor:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         upgrade(self.settings.database)
         if self.settings.embedded_redis:
-            self.redis = EmbeddedRedis(self.settings.home / "redis", socket=self.settings.redis_socket).start()
+            self.redis = EmbeddedRedis(
+                self.settings.home / "redis", socket=self.settings.redis_socket
+            ).start()
             log.info("embedded Redis ready", extra={"url": self.redis.url})
         exe = [sys.executable, "-m", "workers.cli.main"]
-        roles = [Child(f"worker-{i}", [*exe, "worker"]) for i in range(self.settings.worker_processes)]
+        roles = [
+            Child(f"worker-{i}", [*exe, "worker"]) for i in range(self.settings.worker_processes)
+        ]
         roles.append(Child("smtp", [*exe, "smtp"]))
         if self.web:
             roles.append(Child("web", [*exe, "web"]))
@@ -65,12 +73,17 @@ class Supervisor:
         while not self.stopping.wait(0.5):
             for child in self.children:
                 if child.process and child.process.poll() is not None:
-                    child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [time.monotonic()]
+                    child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [
+                        time.monotonic()
+                    ]
                     if len(child.restarts) > 5:
                         log.error("role keeps dying; stopping", extra={"role": child.role})
                         self.stopping.set()
                         break
-                    log.warning("role exited; restarting", extra={"role": child.role, "code": child.process.returncode})
+                    log.warning(
+                        "role exited; restarting",
+                        extra={"role": child.role, "code": child.process.returncode},
+                    )
                     self._spawn(child)
 
     def stop(self) -> None:

@@ -35,7 +35,11 @@ def _pending_acks(rt: Runtime, grace: timedelta) -> int:
 
     cutoff = datetime.now(UTC) - grace
     with rt.sessions() as session:
-        ids = session.scalars(select(AckRow.id).where(AckRow.status == "pending", AckRow.created_at < cutoff).limit(500)).all()
+        ids = session.scalars(
+            select(AckRow.id)
+            .where(AckRow.status == "pending", AckRow.created_at < cutoff)
+            .limit(500)
+        ).all()
     for ack_id in ids:
         send_ack.send(ack_id)
     return len(ids)

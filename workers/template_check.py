@@ -6,7 +6,6 @@ import re
 import tomllib
 import traceback
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from jinja2 import TemplateError, TemplateSyntaxError, UndefinedError
@@ -23,12 +22,20 @@ from workers.render import (
     template_name,
     templates_dir,
 )
-from workers.template_scenarios import Case, parse_scenario, preview_context, scenario_cases
+from workers.template_scenarios import (  # noqa: F401 -- re-exported for `guichet templates`
+    Case,
+    list_templates,
+    preview,
+    preview_parts,
+    scenario_cases,
+    scenario_names,
+)
 
 REQUIRED_LANGUAGES = ("fr", "en")
 PROBE = '<b data-probe="1">'  # from the sample subject: must come out escaped in HTML
-TEXT_BLOCK = re.compile(r"^-{5,} \S.* -{5,}[ \t]*$\n(?:.*\S.*\n)+?^-{5,}[ \t]*$", re.M)
-HTML_BLOCK = re.compile(r'<section\b[^>]*\bid="guidance"[^>]*>.*?\S.*?</section>', re.S)
+TEXT_BEGIN = re.compile(r"-{5,} \S.* -{5,}")
+TEXT_END = re.compile(r"-{5,}")
+HTML_BEGIN = re.compile(r'<section\b[^>]*\bid="guidance"[^>]*>')
 PHONE_LIKE = re.compile(r"(?:\+|\b0)\d(?:[ .\-]?\d){8,}")
 _SEPARATORS = re.compile(r"[ .\-]")
 DATE_LAYOUTS = ("date", "time", "datetime")
@@ -135,6 +142,24 @@ def render_case(compiled: CompiledSet, case: Case, context: dict) -> tuple[dict,
     return out, problems
 
 
+def has_text_block(text: str) -> bool:
+    """A "----- title -----" line, then non-blank lines, then a line of dashes."""
+    lines = [line.strip() for line in text.splitlines()]
+    begins = [i for i, line in enumerate(lines) if TEXT_BEGIN.fullmatch(line)]
+    for start in begins:
+        ends = [i for i in range(start + 1, len(lines)) if TEXT_END.fullmatch(lines[i])]
+        if ends and any(lines[start + 1 : ends[0]]):
+            return True
+    return False
+
+
+def has_html_block(html: str) -> bool:
+    """A <section id="guidance"> with some text before its </section>."""
+    begin = HTML_BEGIN.search(html)
+    end = html.find("</section>", begin.end()) if begin else -1
+    return end > 0 and bool(re.sub(r"<[^>]*>", "", html[begin.end() : end]).strip())
+
+
 def _digits(text: str) -> str:
     return _SEPARATORS.sub("", text)
 
@@ -145,44 +170,38 @@ def _phones_found(text: str, policy: Policy) -> list[str]:
     return known or PHONE_LIKE.findall(text)
 
 
+def _fail(case: Case, part: str, message: str) -> Problem:
+    return Problem(template_name(case.language, part), case.label, message)
+
+
 def check_output(case: Case, out: dict, policy: Policy) -> list[Problem]:
     """What the procedure requires of every acknowledgement, scenario by scenario."""
-    ctx, lang, problems = case.context, case.language, []
-
-    def need(ok: bool, part: str, message: str) -> None:
-        if not ok:
-            problems.append(Problem(template_name(lang, part), case.label, message))
-
-    need(
-        ctx["ticket"]["tag"] in out["subject"], "subject", "the subject must carry {{ ticket.tag }}"
-    )
-    for part, block in (("txt", TEXT_BLOCK), ("html", HTML_BLOCK)):
+    ctx, problems = case.context, []
+    if ctx["ticket"]["tag"] not in out["subject"]:
+        problems.append(_fail(case, "subject", "must carry {{ ticket.tag }} so replies thread"))
+    if PROBE in out["html"]:
+        problems.append(_fail(case, "html", "customer text is not escaped; remove |safe"))
+    for part, has_block in (("txt", has_text_block), ("html", has_html_block)):
         text = out[part]
-        need(
-            ctx["ticket"]["number"] in text,
-            part,
-            "the ticket number {{ ticket.number }} is missing",
-        )
-        need(
-            ctx["links"]["incidents_url"] in text,
-            part,
-            "the link {{ links.incidents_url }} is missing",
-        )
-        need(bool(block.search(text)), part, "the guidance block is missing (docs/templates.md)")
+        required = {
+            "the ticket number {{ ticket.number }}": ctx["ticket"]["number"] in text,
+            "the link {{ links.incidents_url }}": ctx["links"]["incidents_url"] in text,
+            "the guidance block (see docs/templates.md)": has_block(text),
+        }
+        problems += [
+            _fail(case, part, f"{what} is missing") for what, ok in required.items() if not ok
+        ]
         problems += _phone_problems(case, part, text, policy)
-    need(PROBE not in out["html"], "html", "customer text is not escaped; remove |safe")
     return problems
 
 
 def _phone_problems(case: Case, part: str, text: str, policy: Policy) -> list[Problem]:
-    guide, name = case.context["guidance"], template_name(case.language, part)
-    if not guide["phones"]:
-        return [
-            Problem(name, case.label, f"phone number {found} must not appear in this scenario")
-            for found in _phones_found(text, policy)
-        ]
-    missing = [p["number"] for p in guide["phones"] if _digits(p["number"]) not in _digits(text)]
-    return [Problem(name, case.label, f"urgent guidance must list {n}") for n in missing]
+    phones = case.context["guidance"]["phones"]
+    if not phones:
+        found = _phones_found(text, policy)
+        return [_fail(case, part, f"phone number {n} must not appear here") for n in found]
+    missing = [p["number"] for p in phones if _digits(p["number"]) not in _digits(text)]
+    return [_fail(case, part, f"urgent guidance must list {n}") for n in missing]
 
 
 def check_case(compiled: CompiledSet, case: Case, policy: Policy) -> list[Problem]:
@@ -194,7 +213,7 @@ def check_case(compiled: CompiledSet, case: Case, policy: Policy) -> list[Proble
         twin, _ = render_case(compiled, case, case.twin)
         if twin != out:
             message = "unknown number and wrong name must get the same text (no account data)"
-            problems.append(Problem(template_name(case.language, "txt"), case.label, message))
+            problems.append(_fail(case, "txt", message))
     return problems
 
 
@@ -204,11 +223,8 @@ def _deadline_problems(compiled: CompiledSet, case: Case, out: dict) -> list[Pro
         return []
     table = compiled.env.globals["date_tables"][case.language]
     shown = format_moment(deadline, "datetime", table)
-    return [
-        Problem(template_name(case.language, part), case.label, "the GTI deadline is not stated")
-        for part in ("txt", "html")
-        if shown not in out[part]
-    ]
+    missing = [part for part in ("txt", "html") if shown not in out[part]]
+    return [_fail(case, part, f"the GTI deadline ({shown}) is not stated") for part in missing]
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -239,38 +255,3 @@ def check_sources(sources: dict[str, str], policy: Policy | None = None) -> list
 def check_templates(directory: Path | str | None = None) -> list[Problem]:
     """Check the template directory (default: the live one) as the hot reload would."""
     return check_sources(load_sources(Path(directory or templates_dir())))
-
-
-@dataclass(frozen=True)
-class TemplateFile:
-    """One file of the set: `ack.fr.txt.j2` is language "fr", part "txt"; partials have none."""
-
-    name: str
-    language: str | None
-    part: str | None
-
-
-def list_templates(directory: Path | str | None = None) -> list[TemplateFile]:
-    """The files of the set, acknowledgement templates first, then partials and data."""
-    files = []
-    for name in load_sources(Path(directory or templates_dir())):
-        match = re.fullmatch(r"ack\.(\w+)\.(subject|txt|html)\.j2", name)
-        files.append(TemplateFile(name, *(match.groups() if match else (None, None))))
-    return sorted(files, key=lambda f: (f.language is None, f.name))
-
-
-def preview(name_or_lang: str, scenario: str, at=None, *, directory=None, coverage=None) -> dict:
-    """Render one scenario from the files on disk (not the live set): {part: text}.
-
-    `name_or_lang` is "fr", "ack.fr" or one file ("ack.fr.html"); `at` is a datetime or
-    an ISO string ("2026-11-27T21:00", policy time zone when naive).
-    """
-    parts = name_or_lang.removeprefix("ack.").removesuffix(".j2").split(".")
-    language, wanted = parts[0], parts[1:] or list(PARTS)
-    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-    context = preview_context(parse_scenario(scenario), language, moment, coverage)
-    compiled = CompiledSet(load_sources(Path(directory or templates_dir())))
-    out = {part: compiled.render_part(context, language, part) for part in wanted}
-    if "subject" in out:
-        out["subject"] = clean_subject(out["subject"])
-    return out

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from ingest.model import Category, Decision, Identity, Urgency
 from workers.ack_context import IDENTITY_ITEMS, build_context
 from workers.escalation import guidance_for
 from workers.policy import Policy, default_policy
+from workers.render import PARTS, CompiledSet, clean_subject, load_sources, templates_dir
 
 IDENTITIES = ("verified", "unverified")
 KINDS = ("routine", "urgent", "ineligible")
@@ -74,6 +77,11 @@ def parse_scenario(name: str) -> Spec:
         valid = ", ".join(s.name for s in all_specs())
         raise ValueError(f"unknown scenario {name!r}; valid scenarios: {valid}")
     return Spec(parts[0] == "verified", parts[1], parts[2], gap)
+
+
+def scenario_names() -> list[str]:
+    """Every scenario `check` renders and `preview` accepts."""
+    return [spec.name for spec in all_specs()]
 
 
 def all_specs() -> list[Spec]:
@@ -191,3 +199,55 @@ def preview_context(
         raise ValueError(f"no moment matches {spec.name} with coverage {coverage!r} in this policy")
     missing = SAMPLE_MISSING if spec.hours == "inhours" else []
     return make_context(spec, at, coverage, language, policy, missing=missing)
+
+
+ROLES = {"subject": "subject line", "txt": "plain-text body", "html": "HTML body"}
+
+
+@dataclass(frozen=True)
+class TemplateFile:
+    """One file of the set: `ack.fr.txt.j2` is language "fr", part "txt"; partials have none."""
+
+    name: str
+    language: str | None
+    part: str | None
+
+    def __str__(self) -> str:
+        if self.part:
+            return f"{self.name:24} acknowledgement {ROLES[self.part]} ({self.language})"
+        kind = "date names and layouts" if self.name.endswith(".toml") else "partial / macros"
+        return f"{self.name:24} {kind}"
+
+
+def list_templates(directory: Path | str | None = None) -> list[TemplateFile]:
+    """The files of the set, acknowledgement templates first, then partials and data."""
+    files = []
+    for name in load_sources(Path(directory or templates_dir())):
+        match = re.fullmatch(r"ack\.(\w+)\.(subject|txt|html)\.j2", name)
+        files.append(TemplateFile(name, *(match.groups() if match else (None, None))))
+    return sorted(files, key=lambda f: (f.language is None, f.name))
+
+
+def preview_parts(
+    name_or_lang: str, scenario: str, at=None, *, directory=None, coverage=None
+) -> dict:
+    """One scenario rendered from the files on disk (not the live set), as {part: text}.
+
+    `name_or_lang` is "fr", "ack.fr" or one file ("ack.fr.html"); `at` is a datetime or
+    an ISO string ("2026-11-27T21:00", policy time zone when naive).
+    """
+    parts = name_or_lang.removeprefix("ack.").removesuffix(".j2").split(".")
+    language, wanted = parts[0], parts[1:] or list(PARTS)
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    context = preview_context(parse_scenario(scenario), language, moment, coverage)
+    compiled = CompiledSet(load_sources(Path(directory or templates_dir())))
+    out = {part: compiled.render_part(context, language, part) for part in wanted}
+    if "subject" in out:
+        out["subject"] = clean_subject(out["subject"])
+    return out
+
+
+def preview(name_or_lang: str, scenario: str, at=None, *, directory=None, coverage=None) -> str:
+    """`preview_parts` as one printable text, each part under a `==== part ====` rule."""
+    out = preview_parts(name_or_lang, scenario, at, directory=directory, coverage=coverage)
+    return "\n".join(f"==== {part} ====\n{text.rstrip()}\n" for part, text in out.items())

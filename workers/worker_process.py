@@ -17,7 +17,9 @@ from workers.sweeper import Sweeper
 log = logging.getLogger("guichet.worker")
 
 
-def start_worker(settings: Settings, *, threads: int, queues: set[str] | None = None, sweep: bool = True):
+def start_worker(
+    settings: Settings, *, threads: int, queues: set[str] | None = None, sweep: bool = True
+):
     """Start consuming; returns a `stop()` callable that drains and stops."""
     rt = Runtime(settings)
     set_runtime(rt)
@@ -43,7 +45,9 @@ def run_worker(settings: Settings, *, threads: int, queues: set[str] | None = No
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    log.info("worker started", extra={"threads": threads, "queues": sorted(queues) if queues else "all"})
+    log.info(
+        "worker started", extra={"threads": threads, "queues": sorted(queues) if queues else "all"}
+    )
     stopping.wait()
     log.info("worker stopping: draining messages in hand")
     stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -21,14 +22,22 @@ def customer_mail(
     message["From"] = f"{name} <{sender}>" if name else sender
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = message_id or make_msgid(domain=sender.rpartition("@")[2] or "example.org")
+    message["Message-ID"] = message_id or make_msgid(
+        domain=sender.rpartition("@")[2] or "example.org"
+    )
     for key, value in (headers or {}).items():
         message[key] = value
     message.set_content(body)
     return message
 
 
-def send(address: tuple[str, int], message: EmailMessage, *, mail_from: str | None = None, rcpt: list[str] | None = None):
+def send(
+    address: tuple[str, int],
+    message: EmailMessage,
+    *,
+    mail_from: str | None = None,
+    rcpt: list[str] | None = None,
+):
     """Send one message; returns (code, text) of the final reply, never raising on 4xx/5xx."""
     with smtplib.SMTP(*address, timeout=30) as smtp:
         smtp.ehlo("client.example")
@@ -40,5 +49,5 @@ def send(address: tuple[str, int], message: EmailMessage, *, mail_from: str | No
             code, text = smtp.rcpt(recipient)
             if code not in (250, 251):
                 return code, text.decode()
-        code, text = smtp.data(message.as_bytes())
+        code, text = smtp.data(message.as_bytes(policy=email.policy.SMTP))  # CRLF line ends
         return code, text.decode()

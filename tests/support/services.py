@@ -14,7 +14,9 @@ from aiosmtpd.controller import Controller
 from workers.embedded_redis import EmbeddedRedis
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_ADMIN_URL = os.environ.get("GUICHET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "GUICHET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def free_port() -> int:
@@ -74,7 +76,13 @@ class SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         with self.arrived:
-            self.messages.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "data": envelope.original_content})
+            self.messages.append(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": list(envelope.rcpt_tos),
+                    "data": envelope.original_content,
+                }
+            )
             self.arrived.notify_all()
         return "250 2.0.0 Ok"
 

@@ -19,7 +19,9 @@ from workers.store.queries import list_tickets, ticket_detail
 from workers.worker_process import start_worker
 
 
-def test_settings(home: Path, database_url: str, redis_url: str, relay: str, **overrides) -> Settings:
+def test_settings(
+    home: Path, database_url: str, redis_url: str, relay: str, **overrides
+) -> Settings:
     values = dict(
         home=home,
         database_url=database_url,

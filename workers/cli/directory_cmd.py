@@ -27,13 +27,18 @@ def import_(csv_file: Path) -> None:
     if problems:
         for problem in problems:
             click.echo(f"{csv_file}: {problem}", err=True)
-        raise click.ClickException(f"{len(problems)} problem(s); nothing imported. Fix the file and import again.")
+        raise click.ClickException(
+            f"{len(problems)} problem(s); nothing imported. Fix the file and import again."
+        )
     settings = get_settings()
     upgrade(settings.database)
     sessions = session_factory(settings.database)
-    with sessions.begin() as session:
-        with click.progressbar(list(accounts.values()), label="importing accounts", file=click.get_text_stream("stderr")) as bar:
-            report = store_accounts(session, bar)
+    with sessions.begin() as session, click.progressbar(
+        list(accounts.values()),
+        label="importing accounts",
+        file=click.get_text_stream("stderr"),
+    ) as bar:
+        report = store_accounts(session, bar)
     click.echo(f"imported {report.accounts} account(s), {report.contacts} contact(s)")
 
 
@@ -44,6 +49,8 @@ def list_() -> None:
     upgrade(settings.database)
     for account in SqlDirectory(session_factory(settings.database)).all():
         services = ", ".join(sorted(account.services))
-        click.echo(f"{account.client_number}  {account.company}  [{account.coverage}, GTI {account.gti_minutes} min]  {services}")
+        click.echo(
+            f"{account.client_number}  {account.company}  [{account.coverage}, GTI {account.gti_minutes} min]  {services}"
+        )
         for contact in account.contacts:
             click.echo(f"    {contact.name} <{contact.email or '-'}>")

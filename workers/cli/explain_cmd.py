@@ -8,15 +8,15 @@ from pathlib import Path
 
 import click
 
-from ingest.settings import get_settings
-from workers.explaining import envelope_for_file, explain as explain_message, parse_at
 from ingest.analysis import Analyser
 from ingest.config_files import config_dir
 from ingest.directory import MemoryDirectory
+from ingest.settings import get_settings
+from workers.explaining import envelope_for_file, parse_at
+from workers.explaining import explain as explain_message
 from workers.runtime import Runtime, rules_for
 from workers.store.directory import read_csv
 from workers.store.migrate import upgrade
-
 
 DEMO_DIRECTORY = config_dir() / "directory-demo.csv"
 
@@ -29,11 +29,23 @@ def _runtime() -> Runtime:
 
 @click.command()
 @click.argument("eml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--at", "at", metavar="ISO-8601", help="Receipt time to reason with (default: now; no offset = Europe/Paris).")
+@click.option(
+    "--at",
+    "at",
+    metavar="ISO-8601",
+    help="Receipt time to reason with (default: now; no offset = Europe/Paris).",
+)
 @click.option("--sender", help="Envelope sender (default: the file's Return-Path, else From).")
-@click.option("--to", "recipients", multiple=True, help="Envelope recipient (repeatable; default: our addresses in the headers).")
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    help="Envelope recipient (repeatable; default: our addresses in the headers).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def explain(eml: Path, at: str | None, sender: str | None, recipients: tuple[str, ...], as_json: bool) -> None:
+def explain(
+    eml: Path, at: str | None, sender: str | None, recipients: tuple[str, ...], as_json: bool
+) -> None:
     """Show every intake decision on EML and why, and the acknowledgement that would be sent."""
     rt = _runtime()
     raw = eml.read_bytes()
@@ -48,24 +60,41 @@ def explain(eml: Path, at: str | None, sender: str | None, recipients: tuple[str
 
 def _print_human(r: dict) -> None:
     ident = r["identity"]
-    click.echo(f"received   {r['received_at']}   from {r['envelope']['sender'] or '<>'} to {', '.join(r['envelope']['recipients'])}")
-    click.echo(f"identity   {ident['status']}  client={ident['client_number']}  contact={ident['contact_name']}  sender_authenticated={ident['sender_authenticated']}")
-    click.echo(f"urgency    {r['urgency']} (requested: {r['urgent_requested']})  → queue {r['queue']}")
+    click.echo(
+        f"received   {r['received_at']}   from {r['envelope']['sender'] or '<>'} to {', '.join(r['envelope']['recipients'])}"
+    )
+    click.echo(
+        f"identity   {ident['status']}  client={ident['client_number']}  contact={ident['contact_name']}  sender_authenticated={ident['sender_authenticated']}"
+    )
+    click.echo(
+        f"urgency    {r['urgency']} (requested: {r['urgent_requested']})  → queue {r['queue']}"
+    )
     click.echo(f"language   {r['language']}")
-    click.echo(f"category   {json.dumps({k: v for k, v in r['category'].items() if v}, ensure_ascii=False)}")
-    click.echo(f"acknowledge {r['acknowledge']}" + (f"  (skip: {r['skip_reason']})" if r["skip_reason"] else ""))
+    click.echo(
+        f"category   {json.dumps({k: v for k, v in r['category'].items() if v}, ensure_ascii=False)}"
+    )
+    click.echo(
+        f"acknowledge {r['acknowledge']}"
+        + (f"  (skip: {r['skip_reason']})" if r["skip_reason"] else "")
+    )
     g = r["guidance"]
-    click.echo(f"guidance   deadline={g['gti_deadline']}  page={g['oncall_page_at']}  phones={[p['number'] for p in g['phones']]}")
+    click.echo(
+        f"guidance   deadline={g['gti_deadline']}  page={g['oncall_page_at']}  phones={[p['number'] for p in g['phones']]}"
+    )
     click.echo("\nwhy:")
     for f in r["trail"]:
         click.echo(f"  - [{f['rule']}] {f['field']} = {f['value']!r}: {f['why']}")
     if r["ack"]:
-        click.echo(f"\nacknowledgement to {r['ack']['to']} ({r['ack']['scenario']}):\nSubject: {r['ack']['subject']}\n\n{r['ack']['text']}")
+        click.echo(
+            f"\nacknowledgement to {r['ack']['to']} ({r['ack']['scenario']}):\nSubject: {r['ack']['subject']}\n\n{r['ack']['text']}"
+        )
 
 
 @click.command("eval")
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--at", "at", metavar="ISO-8601", help="Receipt time for every message (default: now).")
+@click.option(
+    "--at", "at", metavar="ISO-8601", help="Receipt time for every message (default: now)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--misses/--no-misses", default=True, help="List every miss.")
 @click.option(
@@ -76,7 +105,9 @@ def _print_human(r: dict) -> None:
     show_default=True,
     help="Directory CSV the corpus is labelled against (read in memory; the database is not used).",
 )
-def eval_corpus(corpus: Path, at: str | None, as_json: bool, misses: bool, directory_csv: Path) -> None:
+def eval_corpus(
+    corpus: Path, at: str | None, as_json: bool, misses: bool, directory_csv: Path
+) -> None:
     """Measure intake accuracy on a labelled CORPUS (NNN-name.eml + NNN-name.json pairs):
     per-field accuracy, the misses, and the cost per message."""
     from workers.evaluation import evaluate
@@ -92,7 +123,11 @@ def eval_corpus(corpus: Path, at: str | None, as_json: bool, misses: bool, direc
         return
     for field, score in result["accuracy"].items():
         click.echo(f"{field:18s} {score['correct']:4d}/{score['total']:<4d} {score['ratio']:7.2%}")
-    click.echo(f"{'per message':18s} {result['ms_per_message']:.1f} ms (max {result['ms_max']:.1f} ms)")
+    click.echo(
+        f"{'per message':18s} {result['ms_per_message']:.1f} ms (max {result['ms_max']:.1f} ms)"
+    )
     if misses:
         for miss in result["misses"]:
-            click.echo(f"  miss {miss['case']}: {miss['field']} expected {miss['expected']!r}, got {miss['got']!r}")
+            click.echo(
+                f"  miss {miss['case']}: {miss['field']} expected {miss['expected']!r}, got {miss['got']!r}"
+            )

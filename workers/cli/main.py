@@ -49,8 +49,15 @@ def smtp() -> None:
 
 
 @cli.command()
-@click.option("--threads", type=int, default=None, help="Worker threads (default: worker_threads setting).")
-@click.option("--queue", "queues", multiple=True, help="Consume only these queues (repeatable), e.g. tickets.urgent.")
+@click.option(
+    "--threads", type=int, default=None, help="Worker threads (default: worker_threads setting)."
+)
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    help="Consume only these queues (repeatable), e.g. tickets.urgent.",
+)
 def worker(threads: int | None, queues: tuple[str, ...]) -> None:
     """Run Dramatiq workers: ticket creation, acknowledgements, on-call pages, and the sweeper."""
     from workers.worker_process import run_worker
@@ -58,7 +65,9 @@ def worker(threads: int | None, queues: tuple[str, ...]) -> None:
     settings = get_settings()
     logs.setup(settings.log_format, role="worker")
     _require_broker(settings)
-    sys.exit(run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None))
+    sys.exit(
+        run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None)
+    )
 
 
 @cli.command()

@@ -34,8 +34,18 @@ def check() -> None:
 
 @templates.command("preview")
 @click.argument("name")
-@click.option("--scenario", default="verified-urgent-offhours", show_default=True, help="See `guichet templates scenarios`.")
-@click.option("--at", "at", metavar="ISO-8601", help="Receipt time (default: a moment that fits the scenario).")
+@click.option(
+    "--scenario",
+    default="verified-urgent-offhours",
+    show_default=True,
+    help="See `guichet templates scenarios`.",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="ISO-8601",
+    help="Receipt time (default: a moment that fits the scenario).",
+)
 def preview(name: str, scenario: str, at: str | None) -> None:
     """Render NAME (e.g. ack.fr) for one scenario and print subject, text and HTML."""
     click.echo(template_check.preview(name, scenario, at=at))

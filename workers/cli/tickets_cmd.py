@@ -39,7 +39,9 @@ def list_(limit: int, as_json: bool) -> None:
         click.echo("no tickets yet — send a mail to the SMTP listener (see README)")
     for t in rows:
         flag = "" if t["authorised"] else "  [not authorised]"
-        click.echo(f"#{t['number']}  {t['created_at'][:19]}  {t['urgency']:7s}  {t['identity_status']:10s}  {t['client_number'] or '-':5s}  {t['requester']}  {t['subject']}{flag}")
+        click.echo(
+            f"#{t['number']}  {t['created_at'][:19]}  {t['urgency']:7s}  {t['identity_status']:10s}  {t['client_number'] or '-':5s}  {t['requester']}  {t['subject']}{flag}"
+        )
 
 
 @tickets.command("show")
@@ -50,7 +52,9 @@ def show(number: int, as_json: bool) -> None:
     with _sessions()() as session:
         detail = ticket_detail(session, number)
     if detail is None:
-        raise click.ClickException(f"no ticket #{number}; `guichet tickets list` shows the existing ones")
+        raise click.ClickException(
+            f"no ticket #{number}; `guichet tickets list` shows the existing ones"
+        )
     if as_json:
         json.dump(detail, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
@@ -60,19 +64,41 @@ def show(number: int, as_json: bool) -> None:
 
 def _print(d: dict) -> None:
     click.echo(f"Ticket #{d['number']} — {d['subject']}")
-    for key in ("status", "created_at", "requester", "client_number", "identity_status", "authorised", "contact_name", "sender_authenticated", "urgency", "urgent_requested", "language", "gti_deadline", "review"):
+    for key in (
+        "status",
+        "created_at",
+        "requester",
+        "client_number",
+        "identity_status",
+        "authorised",
+        "contact_name",
+        "sender_authenticated",
+        "urgency",
+        "urgent_requested",
+        "language",
+        "gti_deadline",
+        "review",
+    ):
         click.echo(f"  {key:20s} {d[key]}")
-    click.echo(f"  {'category':20s} {json.dumps({k: v for k, v in d['category'].items() if v}, ensure_ascii=False)}")
+    click.echo(
+        f"  {'category':20s} {json.dumps({k: v for k, v in d['category'].items() if v}, ensure_ascii=False)}"
+    )
     for m in d["messages"]:
         click.echo(f"\n--- message {m['message_id']} from {m['sender']} at {m['created_at']}")
         click.echo(m["text"][:2000])
         for a in m["attachments"]:
-            click.echo(f"  [attachment] {a.get('filename')} {a.get('content_type')} {a.get('size')} bytes")
+            click.echo(
+                f"  [attachment] {a.get('filename')} {a.get('content_type')} {a.get('size')} bytes"
+            )
     click.echo("\nacknowledgements:")
     for a in d["acknowledgements"]:
-        click.echo(f"  {a['status']:8s} to {a['recipient'] or '-'} {a['skip_reason'] or ''} {a['subject'] or ''}")
+        click.echo(
+            f"  {a['status']:8s} to {a['recipient'] or '-'} {a['skip_reason'] or ''} {a['subject'] or ''}"
+        )
     for p in d["pages"]:
         click.echo(f"on-call page: {p['status']} due {p['due_at']} sent {p['sent_at']}")
     click.echo("\ntrail:")
     for e in d["trail"]:
-        click.echo(f"  {e['at'][:19]}  {e['kind']:16s} {json.dumps(e['detail'], ensure_ascii=False, default=str)[:300]}")
+        click.echo(
+            f"  {e['at'][:19]}  {e['kind']:16s} {json.dumps(e['detail'], ensure_ascii=False, default=str)[:300]}"
+        )

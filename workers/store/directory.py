@@ -14,9 +14,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.directory import Account, Contact
 from workers.store.schema import AccountRow, ContactRow, utcnow
 
-HEADER = ["client_number", "company", "contact_name", "contact_email", "services", "coverage", "gti"]
+HEADER = [
+    "client_number",
+    "company",
+    "contact_name",
+    "contact_email",
+    "services",
+    "coverage",
+    "gti",
+]
 SERVICES = frozenset(
-    {"dedicated_server", "dedicated_service", "transit", "shared_hosting", "email_hosting", "domain_names", "database"}
+    {
+        "dedicated_server",
+        "dedicated_service",
+        "transit",
+        "shared_hosting",
+        "email_hosting",
+        "domain_names",
+        "database",
+    }
 )
 COVERAGES = frozenset({"business", "24/7"})
 _GTI = re.compile(r"^\s*(\d+)\s*(min|h)\s*$", re.IGNORECASE)
@@ -31,7 +47,7 @@ class ImportReport:
 
 
 def parse_gti(text: str) -> int | None:
-    """"30min" → 30, "4h" → 240; None when unreadable."""
+    """ "30min" → 30, "4h" → 240; None when unreadable."""
     match = _GTI.match(text or "")
     if not match:
         return None
@@ -53,9 +69,13 @@ def _row_problems(line: int, row: dict) -> list[str]:
         problems.append(f"line {line}: contact_email {email!r} is not an e-mail address")
     unknown = [s for s in _services(row) if s not in SERVICES]
     if unknown:
-        problems.append(f"line {line}: unknown service(s) {', '.join(unknown)} (allowed: {', '.join(sorted(SERVICES))})")
+        problems.append(
+            f"line {line}: unknown service(s) {', '.join(unknown)} (allowed: {', '.join(sorted(SERVICES))})"
+        )
     if (row.get("coverage") or "").strip() not in COVERAGES:
-        problems.append(f"line {line}: coverage {row.get('coverage')!r} must be 'business' or '24/7'")
+        problems.append(
+            f"line {line}: coverage {row.get('coverage')!r} must be 'business' or '24/7'"
+        )
     if parse_gti(row.get("gti") or "") is None:
         problems.append(f"line {line}: gti {row.get('gti')!r} must look like 30min, 1h or 4h")
     return problems
@@ -85,33 +105,53 @@ def read_csv(path: Path) -> tuple[dict[str, Account], list[str]]:
 
 def _merge(accounts: dict[str, dict], line: int, row: dict) -> list[str]:
     number = row["client_number"].strip()
-    fields = (row["company"].strip(), tuple(sorted(_services(row))), row["coverage"].strip(), parse_gti(row["gti"]))
+    fields = (
+        row["company"].strip(),
+        tuple(sorted(_services(row))),
+        row["coverage"].strip(),
+        parse_gti(row["gti"]),
+    )
     entry = accounts.setdefault(number, {"fields": fields, "contacts": {}})
     if entry["fields"] != fields:
-        return [f"line {line}: account {number} has company/services/coverage/gti different from its first row"]
+        return [
+            f"line {line}: account {number} has company/services/coverage/gti different from its first row"
+        ]
     name = " ".join(row["contact_name"].split())
     if name.casefold() in entry["contacts"]:
         return [f"line {line}: contact {name!r} appears twice for account {number}"]
-    entry["contacts"][name.casefold()] = Contact(name, (row.get("contact_email") or "").strip().lower() or None)
+    entry["contacts"][name.casefold()] = Contact(
+        name, (row.get("contact_email") or "").strip().lower() or None
+    )
     return []
 
 
 def _account(number: str, entry: dict) -> Account:
     company, services, coverage, gti = entry["fields"]
-    return Account(number, company, tuple(entry["contacts"].values()), frozenset(services), coverage, gti)
+    return Account(
+        number, company, tuple(entry["contacts"].values()), frozenset(services), coverage, gti
+    )
 
 
 def store_accounts(session: Session, accounts: Iterable[Account]) -> ImportReport:
     """Insert or update each account and replace its contacts (importing twice never duplicates)."""
     report = ImportReport()
     for account in accounts:
-        row = session.get(AccountRow, account.client_number) or AccountRow(client_number=account.client_number)
-        row.company, row.coverage, row.gti_minutes = account.company, account.coverage, account.gti_minutes
+        row = session.get(AccountRow, account.client_number) or AccountRow(
+            client_number=account.client_number
+        )
+        row.company, row.coverage, row.gti_minutes = (
+            account.company,
+            account.coverage,
+            account.gti_minutes,
+        )
         row.services, row.updated_at = ";".join(sorted(account.services)), utcnow()
         session.add(row)
         session.flush()
         session.execute(delete(ContactRow).where(ContactRow.client_number == account.client_number))
-        session.add_all(ContactRow(client_number=account.client_number, name=c.name, email=c.email) for c in account.contacts)
+        session.add_all(
+            ContactRow(client_number=account.client_number, name=c.name, email=c.email)
+            for c in account.contacts
+        )
         report.accounts += 1
         report.contacts += len(account.contacts)
     return report
@@ -137,10 +177,24 @@ class SqlDirectory:
 
     def all(self) -> list[Account]:
         with self._sessions() as session:
-            return [self._build(session, row) for row in session.scalars(select(AccountRow).order_by(AccountRow.client_number))]
+            return [
+                self._build(session, row)
+                for row in session.scalars(select(AccountRow).order_by(AccountRow.client_number))
+            ]
 
     @staticmethod
     def _build(session: Session, row: AccountRow) -> Account:
-        contacts = session.scalars(select(ContactRow).where(ContactRow.client_number == row.client_number).order_by(ContactRow.id))
+        contacts = session.scalars(
+            select(ContactRow)
+            .where(ContactRow.client_number == row.client_number)
+            .order_by(ContactRow.id)
+        )
         services = frozenset(s for s in row.services.split(";") if s)
-        return Account(row.client_number, row.company, tuple(Contact(c.name, c.email) for c in contacts), services, row.coverage, row.gti_minutes)
+        return Account(
+            row.client_number,
+            row.company,
+            tuple(Contact(c.name, c.email) for c in contacts),
+            services,
+            row.coverage,
+            row.gti_minutes,
+        )

@@ -34,12 +34,20 @@ class SqlJournal:
                     dedup_key=analysis.dedup_key,
                     partner=envelope.partner,
                     decision=analysis.decision.to_dict(),
-                    queue="tickets.urgent" if analysis.decision.urgency.level == "urgent" else "tickets.routine",
+                    queue="tickets.urgent"
+                    if analysis.decision.urgency.level == "urgent"
+                    else "tickets.routine",
                     status="received",
                     error=analysis.error,
                 )
             )
-            session.add(EventRow(intake_id=intake_id, kind="received", detail={"channel": envelope.channel, "size": len(raw)}))
+            session.add(
+                EventRow(
+                    intake_id=intake_id,
+                    kind="received",
+                    detail={"channel": envelope.channel, "size": len(raw)},
+                )
+            )
 
     def orphans(self, grace: timedelta, limit: int = 500) -> list[tuple[str, str]]:
         """(id, queue) of intakes older than `grace` that never became a ticket."""

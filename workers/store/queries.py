@@ -33,16 +33,39 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         return None
     detail = _row(ticket, TICKET_FIELDS)
     detail["messages"] = [
-        _row(m, ("intake_id", "created_at", "message_id", "sender", "subject", "text", "attachments"))
-        for m in session.scalars(select(MessageRow).where(MessageRow.ticket_id == ticket.id).order_by(MessageRow.id))
+        _row(
+            m, ("intake_id", "created_at", "message_id", "sender", "subject", "text", "attachments")
+        )
+        for m in session.scalars(
+            select(MessageRow).where(MessageRow.ticket_id == ticket.id).order_by(MessageRow.id)
+        )
     ]
     detail["acknowledgements"] = [
-        _row(a, ("recipient", "status", "skip_reason", "subject", "message_id", "attempts", "error", "sent_at"))
-        for a in session.scalars(select(AckRow).where(AckRow.ticket_id == ticket.id).order_by(AckRow.id))
+        _row(
+            a,
+            (
+                "recipient",
+                "status",
+                "skip_reason",
+                "subject",
+                "message_id",
+                "attempts",
+                "error",
+                "sent_at",
+            ),
+        )
+        for a in session.scalars(
+            select(AckRow).where(AckRow.ticket_id == ticket.id).order_by(AckRow.id)
+        )
     ]
-    detail["pages"] = [_row(p, ("due_at", "status", "sent_at", "error")) for p in session.scalars(select(PageRow).where(PageRow.ticket_id == ticket.id))]
+    detail["pages"] = [
+        _row(p, ("due_at", "status", "sent_at", "error"))
+        for p in session.scalars(select(PageRow).where(PageRow.ticket_id == ticket.id))
+    ]
     detail["trail"] = [
         _row(e, ("at", "kind", "intake_id", "detail"))
-        for e in session.scalars(select(EventRow).where(EventRow.ticket_id == ticket.id).order_by(EventRow.id))
+        for e in session.scalars(
+            select(EventRow).where(EventRow.ticket_id == ticket.id).order_by(EventRow.id)
+        )
     ]
     return detail

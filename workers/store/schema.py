@@ -41,7 +41,9 @@ class ContactRow(Base):
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("client_number", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    client_number: Mapped[str] = mapped_column(ForeignKey("accounts.client_number", ondelete="CASCADE"))
+    client_number: Mapped[str] = mapped_column(
+        ForeignKey("accounts.client_number", ondelete="CASCADE")
+    )
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
 

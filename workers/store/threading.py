@@ -21,7 +21,7 @@ class ThreadMatch:
 
 
 def tag_pattern(label: str) -> re.Pattern:
-    """"[DRI #100042]" with tolerance for case, spaces and a missing '#'."""
+    """ "[DRI #100042]" with tolerance for case, spaces and a missing '#'."""
     return re.compile(rf"\[\s*{re.escape(label)}\s*#?\s*(\d{{6,}})\s*\]", re.IGNORECASE)
 
 
@@ -29,11 +29,15 @@ def tag_for(label: str, number: int) -> str:
     return f"[{label} #{number}]"
 
 
-def find_thread(session: Session, content: Content, identity: Identity, sender: str, label: str) -> ThreadMatch:
+def find_thread(
+    session: Session, content: Content, identity: Identity, sender: str, label: str
+) -> ThreadMatch:
     for via, ticket in _candidates(session, content, label):
         if _may_join(ticket, identity, sender):
             return ThreadMatch(ticket, via)
-        return ThreadMatch(None, refused=ticket, why=f"{via} points to ticket {ticket.number} of another requester")
+        return ThreadMatch(
+            None, refused=ticket, why=f"{via} points to ticket {ticket.number} of another requester"
+        )
     return ThreadMatch(None)
 
 
@@ -62,5 +66,3 @@ def _may_join(ticket: TicketRow, identity: Identity, sender: str) -> bool:
 
 def by_dedup_key(session: Session, key: str) -> MessageRow | None:
     return session.scalar(select(MessageRow).where(MessageRow.dedup_key == key))
-
-

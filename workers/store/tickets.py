@@ -38,16 +38,40 @@ class Plan:
 def pending_work(session: Session, intake: IntakeRow) -> Outcome:
     """An intake already handled (redelivery): report what may still need sending."""
     ticket = session.get(TicketRow, intake.ticket_id) if intake.ticket_id else None
-    acks = session.scalars(select(AckRow.id).where(AckRow.intake_id == intake.id, AckRow.status == "pending")).all()
-    pages = session.scalars(select(PageRow.id).where(PageRow.ticket_id == intake.ticket_id, PageRow.status == "scheduled")).all() if ticket else []
-    return Outcome(intake.ticket_id, ticket.number if ticket else None, ack_ids=list(acks), page_ids=list(pages))
+    acks = session.scalars(
+        select(AckRow.id).where(AckRow.intake_id == intake.id, AckRow.status == "pending")
+    ).all()
+    pages = (
+        session.scalars(
+            select(PageRow.id).where(
+                PageRow.ticket_id == intake.ticket_id, PageRow.status == "scheduled"
+            )
+        ).all()
+        if ticket
+        else []
+    )
+    return Outcome(
+        intake.ticket_id,
+        ticket.number if ticket else None,
+        ack_ids=list(acks),
+        page_ids=list(pages),
+    )
 
 
-def event(session: Session, kind: str, intake_id: str | None, ticket_id: int | None, **detail) -> None:
+def event(
+    session: Session, kind: str, intake_id: str | None, ticket_id: int | None, **detail
+) -> None:
     session.add(EventRow(kind=kind, intake_id=intake_id, ticket_id=ticket_id, detail=detail))
 
 
-def file_intake(session: Session, intake: IntakeRow, content: Content, decision: Decision, plan: Plan, tag_label: str) -> Outcome:
+def file_intake(
+    session: Session,
+    intake: IntakeRow,
+    content: Content,
+    decision: Decision,
+    plan: Plan,
+    tag_label: str,
+) -> Outcome:
     """Dedup, thread or create; then record the message, the acknowledgement and the page."""
     duplicate = threading.by_dedup_key(session, intake.dedup_key)
     if duplicate is not None:
@@ -57,7 +81,14 @@ def file_intake(session: Session, intake: IntakeRow, content: Content, decision:
     created = match.ticket is None
     ticket = match.ticket or _new_ticket(session, intake, content, decision, plan)
     if match.refused is not None:
-        event(session, "thread-refused", intake.id, ticket.id, pointed_at=match.refused.number, why=match.why)
+        event(
+            session,
+            "thread-refused",
+            intake.id,
+            ticket.id,
+            pointed_at=match.refused.number,
+            why=match.why,
+        )
     elif not created:
         event(session, "threaded", intake.id, ticket.id, via=match.via)
         _reverify(session, intake, ticket, decision)
@@ -77,7 +108,9 @@ def _file_duplicate(session: Session, intake: IntakeRow, original: MessageRow) -
     return Outcome(ticket.id, ticket.number, duplicate=True)
 
 
-def _new_ticket(session: Session, intake: IntakeRow, content: Content, decision: Decision, plan: Plan) -> TicketRow:
+def _new_ticket(
+    session: Session, intake: IntakeRow, content: Content, decision: Decision, plan: Plan
+) -> TicketRow:
     identity = decision.identity
     ticket = TicketRow(
         subject=content.subject[:2000],
@@ -100,13 +133,27 @@ def _new_ticket(session: Session, intake: IntakeRow, content: Content, decision:
     session.add(ticket)
     session.flush()
     ticket.number = ticket.id + TICKET_NUMBER_OFFSET
-    event(session, "created", intake.id, ticket.id, number=ticket.number, trail=[f.__dict__ for f in decision.trail])
+    event(
+        session,
+        "created",
+        intake.id,
+        ticket.id,
+        number=ticket.number,
+        trail=[f.__dict__ for f in decision.trail],
+    )
     return ticket
 
 
 def _category(decision: Decision) -> dict:
     c = decision.category
-    return {"services": c.services, "servers": c.servers, "urls": c.urls, "isp": c.isp, "connection": c.connection, "missing": c.missing}
+    return {
+        "services": c.services,
+        "servers": c.servers,
+        "urls": c.urls,
+        "isp": c.isp,
+        "connection": c.connection,
+        "missing": c.missing,
+    }
 
 
 def _reverify(session: Session, intake: IntakeRow, ticket: TicketRow, decision: Decision) -> None:
@@ -137,10 +184,23 @@ def _add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content
 
 def _record_ack(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan) -> list[int]:
     status = "skipped" if plan.ack_skip_reason else "pending"
-    ack = AckRow(ticket_id=ticket.id, intake_id=intake.id, recipient=plan.ack_recipient, status=status, skip_reason=plan.ack_skip_reason)
+    ack = AckRow(
+        ticket_id=ticket.id,
+        intake_id=intake.id,
+        recipient=plan.ack_recipient,
+        status=status,
+        skip_reason=plan.ack_skip_reason,
+    )
     session.add(ack)
     session.flush()
-    event(session, "ack-" + status, intake.id, ticket.id, recipient=plan.ack_recipient, reason=plan.ack_skip_reason)
+    event(
+        session,
+        "ack-" + status,
+        intake.id,
+        ticket.id,
+        recipient=plan.ack_recipient,
+        reason=plan.ack_skip_reason,
+    )
     return [ack.id] if status == "pending" else []
 
 
@@ -157,8 +217,13 @@ def _record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: P
 def recent_acks(session: Session, recipient: str, period: timedelta) -> int:
     """Acknowledgements sent or pending to one address within the period (rate limit)."""
     since = utcnow() - period
-    return session.scalar(
-        select(func.count(AckRow.id)).where(
-            func.lower(AckRow.recipient) == recipient.lower(), AckRow.status.in_(["pending", "sending", "sent"]), AckRow.created_at >= since
+    return (
+        session.scalar(
+            select(func.count(AckRow.id)).where(
+                func.lower(AckRow.recipient) == recipient.lower(),
+                AckRow.status.in_(["pending", "sending", "sent"]),
+                AckRow.created_at >= since,
+            )
         )
-    ) or 0
+        or 0
+    )

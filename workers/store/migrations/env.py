@@ -10,7 +10,9 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    connectable = config.attributes.get("connection") or make_engine(config.get_main_option("sqlalchemy.url"))
+    connectable = config.attributes.get("connection") or make_engine(
+        config.get_main_option("sqlalchemy.url")
+    )
     if hasattr(connectable, "connect"):
         with connectable.connect() as connection:
             _run(connection)

@@ -1,0 +1,55 @@
+import pytest
+from intake_fixtures import mail
+
+from ingest.language import detect_language
+from ingest.model import Content
+
+
+def language(text, subject=""):
+    return detect_language(mail(text, subject))[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bonjour, le site est en panne depuis ce matin.",
+        "SERVEUR HS CLIENT 12345",
+        "le serveur est down depuis 8h",
+        "bjr, site hs, merci",
+        "",
+    ],
+)
+def test_french_text_and_texts_without_markers_are_french(text):
+    assert language(text) == "fr"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hello, our website is down since this morning.",
+        "Site down, client 12345",
+        "Hi, could you please check the DNS zone? Thanks",
+    ],
+)
+def test_english_text_is_english(text):
+    assert language(text) == "en"
+
+
+def test_an_english_quote_under_french_text_leaves_it_french():
+    text = "Le site est toujours HS.\n\nOn Mon, Mar 3, 2025, John wrote:\n> The server is down and we are not able to work at all"
+    assert language(text) == "fr"
+
+
+def test_a_french_acknowledgement_quoted_under_english_text_leaves_it_english():
+    text = "Thanks, it is still down for us.\n\nLe lun. 3 mars 2025 à 10:12, Support a écrit :\n> Bonjour, votre demande est enregistrée."
+    assert language(text) == "en"
+
+
+def test_a_declared_language_wins():
+    content = Content("webhook", text="Bonjour", declared={"language": "en"})
+    assert detect_language(content)[0] == "en"
+
+
+def test_the_decision_leaves_a_finding():
+    _, findings = detect_language(mail("Hello there, the server is down"))
+    assert findings[0].rule == "marker-words" and findings[0].value == "en"
