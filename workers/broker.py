@@ -24,7 +24,7 @@ class LogContext(Middleware):
             extra={
                 "message_id": message.message_id,
                 "actor": message.actor_name,
-                "args": list(message.args),
+                "actor_args": list(message.args),
             },
         )
 
@@ -36,7 +36,7 @@ class LogContext(Middleware):
                 extra={
                     "message_id": message.message_id,
                     "actor": message.actor_name,
-                    "args": list(message.args),
+                    "actor_args": list(message.args),
                 },
             )
 

@@ -35,7 +35,7 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
         extra={
             "intake_id": intake_id,
             "ticket": outcome.number,
-            "created": outcome.created,
+            "new_ticket": outcome.created,
             "duplicate": outcome.duplicate,
         },
     )

@@ -18,7 +18,8 @@ class MaildirOutbox:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        # Only the parent: Maildir(create=True) makes tmp/new/cur only when it creates the folder.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._box = mailbox.Maildir(str(self.path), create=True)
 
     def send(self, message: EmailMessage, recipient: str) -> None:

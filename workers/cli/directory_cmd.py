@@ -33,11 +33,14 @@ def import_(csv_file: Path) -> None:
     settings = get_settings()
     upgrade(settings.database)
     sessions = session_factory(settings.database)
-    with sessions.begin() as session, click.progressbar(
-        list(accounts.values()),
-        label="importing accounts",
-        file=click.get_text_stream("stderr"),
-    ) as bar:
+    with (
+        sessions.begin() as session,
+        click.progressbar(
+            list(accounts.values()),
+            label="importing accounts",
+            file=click.get_text_stream("stderr"),
+        ) as bar,
+    ):
         report = store_accounts(session, bar)
     click.echo(f"imported {report.accounts} account(s), {report.contacts} contact(s)")
 
