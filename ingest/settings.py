@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     max_recipients: int = Field(
         20, validation_alias=_env("GUICHET_MAX_RECIPIENTS", "max_recipients")
     )
+    max_connections_per_ip: int = Field(
+        20, validation_alias=_env("GUICHET_MAX_CONNECTIONS_PER_IP", "max_connections_per_ip")
+    )
+    message_rate_per_ip: str = Field(
+        "120/minute", validation_alias=_env("GUICHET_MESSAGE_RATE_PER_IP", "message_rate_per_ip")
+    )
+    limits_exempt: AddressList = Field(
+        ["127.0.0.1", "::1"], validation_alias=_env("GUICHET_LIMITS_EXEMPT", "limits_exempt")
+    )
     parse_timeout: float = Field(
         10.0, validation_alias=_env("GUICHET_PARSE_TIMEOUT", "parse_timeout")
     )

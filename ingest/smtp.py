@@ -12,20 +12,36 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from ingest import smtp_replies as replies
 from ingest.addresses import AddressBook
 from ingest.analysis import Envelope
+from ingest.client_limits import ClientLimits
 from ingest.intake import Accepted, Intake
 from ingest.parser_pool import ParserPool
 
 log = logging.getLogger("guichet.smtp")
+UNLIMITED = ClientLimits(10**9, "1000000000/second")
 
 
 class SupportHandler:
     """aiosmtpd hooks: refuse what is not ours, accept the rest only once it is durable."""
 
     def __init__(
-        self, intake: Intake, parser: ParserPool, addresses: AddressBook, max_recipients: int = 20
+        self,
+        intake: Intake,
+        parser: ParserPool,
+        addresses: AddressBook,
+        max_recipients: int = 20,
+        limits: ClientLimits = UNLIMITED,
     ):
         self.intake, self.parser, self.addresses = intake, parser, addresses
-        self.max_recipients = max_recipients
+        self.max_recipients, self.limits = max_recipients, limits
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, mail_options
+    ):
+        if not self.limits.message_allowed(client_ip(session)):
+            return replies.MESSAGE_RATE
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return replies.MAIL_OK
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options
@@ -56,7 +72,7 @@ class SupportHandler:
             sender=(smtp_envelope.mail_from or "").strip("<>"),
             recipients=[r.lower() for r in smtp_envelope.rcpt_tos],
             received_at=datetime.now(UTC),
-            client_ip=str(session.peer[0]) if session.peer else "",
+            client_ip=client_ip(session),
         )
         outcome = await self.intake.accept(
             raw, envelope, lambda: self.parser.analyse(raw, envelope)
@@ -66,9 +82,30 @@ class SupportHandler:
         return replies.NOT_DURABLE if outcome.stage == "journal" else replies.NOT_QUEUED
 
 
+def client_ip(session: Session | None) -> str:
+    return str(session.peer[0]) if session and session.peer else ""
+
+
+class GuichetSMTP(SMTP):
+    """aiosmtpd's SMTP with a per-address connection limit, checked before the greeting."""
+
+    _limited_ip = ""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._limited_ip = client_ip(self.session)
+        if not self.event_handler.limits.connect(self._limited_ip):
+            transport.write(replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n")
+            transport.close()
+
+    def connection_lost(self, error) -> None:
+        self.event_handler.limits.disconnect(self._limited_ip)
+        super().connection_lost(error)
+
+
 def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
     def factory() -> SMTP:
-        return SMTP(
+        return GuichetSMTP(
             handler,
             hostname=hostname,
             data_size_limit=max_size,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.services import PostgresDatabases, SmtpSink, start_redis, unavailable
-from tests.support.stack import Stack, test_settings
+from tests.support.stack import Stack, stack_settings
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def redis_url(redis_server):
 
 @pytest.fixture
 def stack(tmp_path, database_url, redis_url, sink):
-    settings = test_settings(tmp_path / "home", database_url, redis_url, sink.address)
+    settings = stack_settings(tmp_path / "home", database_url, redis_url, sink.address)
     running = Stack(settings).start()
     yield running
     running.stop()

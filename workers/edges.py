@@ -8,6 +8,7 @@ import logging
 import signal
 
 from ingest.addresses import AddressBook
+from ingest.client_limits import ClientLimits
 from ingest.intake import Intake
 from ingest.parser_pool import ParserPool
 from ingest.queueing import redis_broker
@@ -35,7 +36,8 @@ def build_parser(settings: Settings, processes: int | None = None) -> ParserPool
 
 def smtp_handler(settings: Settings, intake: Intake, parser: ParserPool) -> SupportHandler:
     addresses = AddressBook(settings.support_addresses, settings.urgent_addresses)
-    return SupportHandler(intake, parser, addresses, settings.max_recipients)
+    limits = ClientLimits(settings.max_connections_per_ip, settings.message_rate_per_ip, settings.limits_exempt)
+    return SupportHandler(intake, parser, addresses, settings.max_recipients, limits)
 
 
 async def serve_smtp(settings: Settings, stopping: asyncio.Event | None = None) -> None:

@@ -98,9 +98,9 @@ def test_a_tagged_support_address_is_accepted(stack):
 
 
 def test_an_oversized_message_is_refused_with_552(tmp_path, database_url, redis_url, sink):
-    from tests.support.stack import Stack, test_settings
+    from tests.support.stack import Stack, stack_settings
 
-    settings = test_settings(
+    settings = stack_settings(
         tmp_path / "home", database_url, redis_url, sink.address, max_message_size=2000
     )
     running = Stack(settings).start(workers=False)
@@ -116,10 +116,10 @@ def test_an_oversized_message_is_refused_with_552(tmp_path, database_url, redis_
 
 def test_queue_down_answers_451_and_keeps_the_message(tmp_path, sink):
     from tests.support.services import free_port
-    from tests.support.stack import Stack, test_settings
+    from tests.support.stack import Stack, stack_settings
 
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    settings = test_settings(
+    settings = stack_settings(
         tmp_path / "home", database, f"redis://127.0.0.1:{free_port()}/0", sink.address
     )
     running = Stack(settings).start(workers=False)
@@ -143,10 +143,10 @@ def test_queue_down_answers_451_and_keeps_the_message(tmp_path, sink):
 
 
 def test_database_down_answers_451_never_5xx(tmp_path, redis_url, sink):
-    from tests.support.stack import Stack, test_settings
+    from tests.support.stack import Stack, stack_settings
 
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    settings = test_settings(tmp_path / "home", database, redis_url, sink.address)
+    settings = stack_settings(tmp_path / "home", database, redis_url, sink.address)
     running = Stack(settings).start(workers=False)
     try:
         (tmp_path / "db.sqlite3").chmod(0o400)

@@ -19,7 +19,7 @@ from workers.store.queries import list_tickets, ticket_detail
 from workers.worker_process import start_worker
 
 
-def test_settings(
+def stack_settings(
     home: Path, database_url: str, redis_url: str, relay: str, **overrides
 ) -> Settings:
     values = dict(
