@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Session
@@ -30,9 +31,10 @@ class SupportHandler:
         addresses: AddressBook,
         max_recipients: int = 20,
         limits: ClientLimits = UNLIMITED,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.intake, self.parser, self.addresses = intake, parser, addresses
-        self.max_recipients, self.limits = max_recipients, limits
+        self.max_recipients, self.limits, self.clock = max_recipients, limits, clock
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, mail_options
@@ -71,7 +73,7 @@ class SupportHandler:
             channel="smtp",
             sender=(smtp_envelope.mail_from or "").strip("<>"),
             recipients=[r.lower() for r in smtp_envelope.rcpt_tos],
-            received_at=datetime.now(UTC),
+            received_at=self.clock(),
             client_ip=client_ip(session),
         )
         outcome = await self.intake.accept(

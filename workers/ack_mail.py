@@ -38,8 +38,8 @@ def compose(
     message["Auto-Submitted"] = "auto-replied"  # RFC 3834: never answered by peers
     message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back to us
     message["X-Loop"] = sender
-    message["Content-Language"] = language
     message.set_content(rendered.text)
     if rendered.html:
         message.add_alternative(rendered.html, subtype="html")
+    message["Content-Language"] = language  # after set_content, which drops Content-* headers
     return message

@@ -34,17 +34,21 @@ def build_parser(settings: Settings, processes: int | None = None) -> ParserPool
     return pool
 
 
-def smtp_handler(settings: Settings, intake: Intake, parser: ParserPool) -> SupportHandler:
+def smtp_handler(
+    settings: Settings, intake: Intake, parser: ParserPool, **options
+) -> SupportHandler:
     addresses = AddressBook(settings.support_addresses, settings.urgent_addresses)
-    limits = ClientLimits(settings.max_connections_per_ip, settings.message_rate_per_ip, settings.limits_exempt)
-    return SupportHandler(intake, parser, addresses, settings.max_recipients, limits)
+    limits = ClientLimits(
+        settings.max_connections_per_ip, settings.message_rate_per_ip, settings.limits_exempt
+    )
+    return SupportHandler(intake, parser, addresses, settings.max_recipients, limits, **options)
 
 
-async def serve_smtp(settings: Settings, stopping: asyncio.Event | None = None) -> None:
+async def serve_smtp(settings: Settings, stopping: asyncio.Event | None = None, **options) -> None:
     """Listen until SIGTERM/SIGINT (or `stopping`); then stop accepting and let sessions finish."""
     stopping = stopping or _signal_event()
     parser = build_parser(settings)
-    handler = smtp_handler(settings, build_intake(settings), parser)
+    handler = smtp_handler(settings, build_intake(settings), parser, **options)
     host, port = host_port(settings.smtp_listen)
     server = await start_smtp(handler, host, port, max_size=settings.max_message_size)
     log.info("SMTP listener ready", extra={"listen": settings.smtp_listen})

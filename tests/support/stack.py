@@ -40,8 +40,9 @@ def stack_settings(
 
 
 class Stack:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock=None):
         self.settings = settings
+        self.options = {"clock": clock} if clock else {}
         self._stop_worker = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -74,7 +75,7 @@ class Stack:
     def _serve(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._stopping = asyncio.Event()
-        self._loop.run_until_complete(serve_smtp(self.settings, self._stopping))
+        self._loop.run_until_complete(serve_smtp(self.settings, self._stopping, **self.options))
 
     def _wait_listening(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
