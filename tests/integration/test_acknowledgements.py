@@ -37,7 +37,7 @@ def run_stack(tmp_path, redis_url, sink, moment, **overrides):
 
 
 def acks(sink, count: int, quiet: float = 1.5) -> list[email.message.EmailMessage]:
-    messages = sink.handler.wait_for(count)
+    sink.handler.wait_for(count)
     time.sleep(quiet)  # nothing more must arrive
     return [
         email.message_from_bytes(m["data"], policy=email.policy.default)
@@ -49,98 +49,88 @@ def text_of(ack) -> str:
     return ack.get_body(("plain",)).get_content()
 
 
-def test_a_verified_routine_request_in_french_gets_no_phone_number(tmp_path, redis_url, sink):
-    stack = run_stack(tmp_path, redis_url, sink, TUESDAY_10H)
+def one_ack(tmp_path, redis_url, sink, moment, mail):
+    """Send one mail at `moment`; return its acknowledgement, its ticket row and the ticket detail."""
+    stack = run_stack(tmp_path, redis_url, sink, moment)
     try:
-        mail = customer_mail(
-            sender="maelle@legoff-boulangerie.fr",
-            name="Maëlle Le Goff",
-            subject="Ajout d'une boîte mail",
-            body="Bonjour,\n\nPouvez-vous créer la boîte contact@legoff-boulangerie.fr ?\n\nMaëlle Le Goff\nClient 10234\n",
-        )
         assert send(stack.smtp_address, mail)[0] == 250
         [ack] = acks(sink, 1)
+        [ticket] = stack.tickets()
+        return ack, ticket, stack.ticket(ticket["number"])
     finally:
         stack.stop()
+
+
+NO_PHONES = ("switchboard", "oncall", "managerial")
+
+
+def test_a_verified_routine_request_in_french_gets_no_phone_number(tmp_path, redis_url, sink):
+    mail = customer_mail(
+        sender="maelle@legoff-boulangerie.fr",
+        name="Maëlle Le Goff",
+        subject="Ajout d'une boîte mail",
+        body="Bonjour,\n\nPouvez-vous créer la boîte contact@legoff-boulangerie.fr ?\n\nMaëlle Le Goff\nClient 10234\n",
+    )
+    ack, _, _ = one_ack(tmp_path, redis_url, sink, TUESDAY_10H, mail)
     body = text_of(ack)
     assert ack["Content-Language"] == "fr" and "Bonjour" in body
     assert default_policy().incidents_url in body
-    assert not any(phone(k) in body for k in ("switchboard", "oncall", "managerial"))
+    assert not any(phone(k) in body for k in NO_PHONES)
 
 
 def test_an_urgent_request_on_a_24_7_contract_at_night_in_english_names_the_night_lines_and_fees(
     tmp_path, redis_url, sink
 ):
-    stack = run_stack(tmp_path, redis_url, sink, SATURDAY_3H)
-    try:
-        mail = customer_mail(
-            sender="thomas.guillou@ouest-medias.fr",
-            name="Thomas Guillou",
-            subject="Production server down",
-            body="Hello,\n\nOur production server is down since 2am, all our sites are unreachable. This is blocking.\n\nThomas Guillou\nCustomer ID 42118\n",
-        )
-        assert send(stack.smtp_address, mail)[0] == 250
-        [ack] = acks(sink, 1)
-        [ticket] = stack.tickets()
-        pages = stack.ticket(ticket["number"])["pages"]
-    finally:
-        stack.stop()
+    mail = customer_mail(
+        sender="thomas.guillou@ouest-medias.fr",
+        name="Thomas Guillou",
+        subject="Production server down",
+        body="Hello,\n\nOur production server is down since 2am, all our sites are unreachable. This is blocking.\n\nThomas Guillou\nCustomer ID 42118\n",
+    )
+    ack, ticket, detail = one_ack(tmp_path, redis_url, sink, SATURDAY_3H, mail)
     body = text_of(ack)
     assert ack["Content-Language"] == "en" and ticket["urgency"] == "urgent"
-    assert (
-        phone("oncall") in body and phone("managerial") in body and phone("switchboard") not in body
-    )
+    assert phone("oncall") in body and phone("managerial") in body
+    assert phone("switchboard") not in body
     for line in default_policy().lines:
         if line.fee:
             assert re.sub(r"\s", "", line.fee) in re.sub(r"\s", "", body)
     assert "04:00" in body  # 1 h GTI from 03:00 on a 24/7 contract
-    assert pages and pages[0]["due_at"].startswith("2026-11-28T02:00")  # paged at once (UTC)
+    assert detail["pages"][0]["due_at"].startswith("2026-11-28T02:00")  # paged at once (UTC)
 
 
 def test_an_urgent_request_on_a_business_contract_at_night_waits_for_monday_and_names_the_switchboard(
     tmp_path, redis_url, sink
 ):
-    stack = run_stack(tmp_path, redis_url, sink, SATURDAY_3H)
-    try:
-        mail = customer_mail(
-            sender="loic@transports-jezequel.fr",
-            name="Loïc Jézéquel",
-            subject="Serveur dédié HS",
-            body="Bonjour,\n\nNotre serveur dédié est hors service, plus rien ne fonctionne. C'est bloquant pour nous.\n\nLoïc Jézéquel\nN° client : 81299\n",
-        )
-        assert send(stack.smtp_address, mail)[0] == 250
-        [ack] = acks(sink, 1)
-        [ticket] = stack.tickets()
-        pages = stack.ticket(ticket["number"])["pages"]
-    finally:
-        stack.stop()
+    mail = customer_mail(
+        sender="loic@transports-jezequel.fr",
+        name="Loïc Jézéquel",
+        subject="Serveur dédié HS",
+        body="Bonjour,\n\nNotre serveur dédié est hors service, plus rien ne fonctionne. C'est bloquant pour nous.\n\nLoïc Jézéquel\nN° client : 81299\n",
+    )
+    ack, _, detail = one_ack(tmp_path, redis_url, sink, SATURDAY_3H, mail)
     body = text_of(ack)
     assert phone("switchboard") in body and phone("oncall") not in body
     assert "lundi 30 novembre 2026 à 08:00" in body  # work starts, page scheduled
     assert "lundi 30 novembre 2026 à 12:00" in body  # 4 h GTI counted in covered hours
-    assert pages[0]["due_at"].startswith("2026-11-30T07:00") and pages[0]["status"] == "scheduled"
+    page = detail["pages"][0]
+    assert page["due_at"].startswith("2026-11-30T07:00") and page["status"] == "scheduled"
 
 
 def test_an_urgent_request_without_a_dedicated_service_is_routine_and_says_why(
     tmp_path, redis_url, sink
 ):
-    stack = run_stack(tmp_path, redis_url, sink, TUESDAY_10H)
-    try:
-        mail = customer_mail(
-            sender="claire@atelier-picard.com",
-            name="Claire Picard",
-            subject="URGENT site en panne",
-            body="Bonjour,\n\nMon site www.atelier-picard.com est en panne depuis ce matin, c'est urgent !\n\nClaire Picard\nclient 55630\n",
-        )
-        assert send(stack.smtp_address, mail)[0] == 250
-        [ack] = acks(sink, 1)
-        [ticket] = stack.tickets()
-    finally:
-        stack.stop()
+    mail = customer_mail(
+        sender="claire@atelier-picard.com",
+        name="Claire Picard",
+        subject="URGENT site en panne",
+        body="Bonjour,\n\nMon site www.atelier-picard.com est en panne depuis ce matin, c'est urgent !\n\nClaire Picard\nclient 55630\n",
+    )
+    ack, ticket, _ = one_ack(tmp_path, redis_url, sink, TUESDAY_10H, mail)
     body = text_of(ack)
     assert ticket["urgency"] == "routine" and ticket["urgent_requested"] is True
     assert "dédié" in body
-    assert not any(phone(k) in body for k in ("switchboard", "oncall", "managerial"))
+    assert not any(phone(k) in body for k in NO_PHONES)
 
 
 def test_an_unknown_number_and_a_wrong_name_get_the_same_acknowledgement(tmp_path, redis_url, sink):
@@ -168,7 +158,7 @@ def test_an_unknown_number_and_a_wrong_name_get_the_same_acknowledgement(tmp_pat
     normalise = lambda ack: re.sub(r"\d{6}", "N", text_of(ack))  # noqa: E731 - ticket numbers differ
     assert normalise(first) == normalise(second)
     assert "Ouest" not in text_of(second) and "Guillou" not in text_of(second)
-    assert not any(phone(k) in text_of(second) for k in ("switchboard", "oncall", "managerial"))
+    assert not any(phone(k) in text_of(second) for k in NO_PHONES)
 
 
 @pytest.mark.parametrize(
