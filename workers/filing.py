@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from ingest.model import Content, Decision, decision_from_dict
 from workers.contract import guidance_for_decision
 from workers.runtime import Runtime
 from workers.store.schema import IntakeRow
-from workers.store.tickets import Outcome, Plan, file_intake, pending_work, recent_acks
+from workers.store.tickets import Outcome, Plan, file_intake, pending_work
 
 log = logging.getLogger("guichet.filing")
 
@@ -91,7 +91,7 @@ def _plan(
     recipient = _ack_recipient(intake, content)
     return Plan(
         ack_recipient=recipient,
-        ack_skip_reason=_skip_reason(rt, session, decision, recipient),
+        ack_skip_reason=_skip_reason(rt, decision, recipient),
         page_at=guidance.oncall_page_at,
         gti_deadline=guidance.gti_deadline,
     )
@@ -104,12 +104,11 @@ def _ack_recipient(intake: IntakeRow, content: Content) -> str:
     return intake.envelope_sender.strip()
 
 
-def _skip_reason(rt: Runtime, session: Session, decision: Decision, recipient: str) -> str | None:
+def _skip_reason(rt: Runtime, decision: Decision, recipient: str) -> str | None:
     if not decision.suppression.acknowledge:
         return decision.suppression.skip_reason or "suppressed"
     if not recipient:
         return "no-recipient"
-    period = timedelta(seconds=rt.settings.ack_rate_period)
-    if recent_acks(session, recipient, period) >= rt.settings.ack_rate_limit:
+    if not rt.ack_limiter.allow(recipient):
         return "rate-limited"
     return None

@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ingest.analysis import Analyser, Rules
 from ingest.settings import Settings, get_settings, host_port
+from workers.ack_rate import AckRateLimiter
 from workers.outbound import MaildirOutbox, Outbound, SmtpRelay
 from workers.store.directory import SqlDirectory
 from workers.store.engine import session_factory
@@ -54,6 +55,11 @@ class Runtime:
             password = self.settings.smtp_relay_password
             return SmtpRelay(host, port, password=password.get_secret_value() if password else None)
         return MaildirOutbox(self.settings.outbox)
+
+    @cached_property
+    def ack_limiter(self) -> AckRateLimiter:
+        s = self.settings
+        return AckRateLimiter(s.broker_url, s.ack_rate_limit, s.ack_rate_period)
 
     @property
     def mail_domain(self) -> str:
