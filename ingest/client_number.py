@@ -1,21 +1,19 @@
-"""Ordered rules that find the 5-digit client number and ignore its look-alikes."""
+"""Ordered strategies that find the 5-digit client number (its look-alikes: number_decoys)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ingest import config_files
 from ingest.model import Content, Finding
-from ingest.normalize import fold, phrase_regex, unescape, unify_punctuation
+from ingest.normalize import unescape, unify_punctuation
+from ingest.number_decoys import STRUCTURAL, Postcode, Spot, number_words, vocab
 from ingest.text_split import Split, split_text
 
 FIELD = "client_number"
 _CANDIDATE = re.compile(r"(?<!\d)(\d{5}|\d{2}[ ]\d{3})(?!\d)")
 _TAG = re.compile(r"\+(\d{5})@")
-_TOKEN = re.compile(r"n°|[^\W_]+|[#:=-]")
 
 
 @dataclass(frozen=True)
@@ -25,132 +23,12 @@ class NumberMatch:
     where: str  # "declared" | "recipient" | "subject" | "body" | "signature" | "quoted"
 
 
-@dataclass(frozen=True)
-class Spot:
-    """One 5-digit candidate in one zone of the message."""
-
-    zone: str
-    text: str
-    start: int
-    end: int
-
-    @property
-    def number(self) -> str:
-        return self.text[self.start : self.end].replace(" ", "")
-
-    def before(self, size: int = 60) -> str:
-        return self.text[max(0, self.start - size) : self.start]
-
-    def after(self, size: int = 60) -> str:
-        return self.text[self.end : self.end + size]
-
-    def lines(self) -> tuple[str, str, str]:
-        """(previous line, its own line up to the number, its own line after the number)."""
-        head = self.text[: self.start].split("\n")
-        return (head[-2] if len(head) > 1 else ""), head[-1], self.text[self.end :].split("\n")[0]
-
-
-@lru_cache(maxsize=1)
-def _vocab() -> dict:
-    return config_files.load("vocabulary")["client_number"]
-
-
-def _words(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
-
-
-@lru_cache(maxsize=8)
-def _around(key: str, template: str) -> re.Pattern:
-    """A vocabulary list set into a regex template, e.g. "after the number, a unit"."""
-    return re.compile(template.replace("LIST", phrase_regex(_vocab()[key]).pattern))
-
-
-# --- look-alikes: each rule rejects a spot that is something else -----------------------------
-
-
-class GluedToWord:
-    name = "glued-to-word"
-    description = "digits stuck to letters, a plus sign or an @ belong to a name, tag or address"
-
-    def rejects(self, spot: Spot) -> bool:
-        before, after = spot.before(1), spot.after(1)
-        return bool(re.match(r"[^\W\d_]|\+", before) or re.match(r"[^\W\d]|@", after))
-
-
-class PartOfLongerNumber:
-    name = "part-of-longer-number"
-    description = "joined to other digits: phone, date, IP, time, SIRET, invoice, amount"
-
-    def rejects(self, spot: Spot) -> bool:
-        before, after = spot.before(4), spot.after(4)
-        return bool(
-            re.search(r"\d[.,:/-]$|\d{2} $", before) or re.match(r"[.,:/-]\d| \d{2}", after)
-        )
-
-
-class InsideAddress:
-    name = "inside-address"
-    description = "part of a URL, a path, an e-mail address or a host name"
-
-    def rejects(self, spot: Spot) -> bool:
-        left = re.search(r"\S*$", spot.before(200)).group()
-        right = re.match(r"\S*", spot.after(200)).group().rstrip(".,;:!?)]»\"'")
-        token = left + "#" + right
-        return bool(re.search(r"@|://|www\.|[/\\=?&]|\.[a-z]{2,}", token, re.I))
-
-
-class TicketTag:
-    name = "ticket-tag"
-    description = "the number inside a subject tag such as [DRI #10042] is a ticket's"
-
-    def rejects(self, spot: Spot) -> bool:
-        v = _vocab()
-        return bool(
-            re.search(v["ticket_tag_before"], spot.before())
-            and re.match(v["ticket_tag_after"], spot.after())
-        )
-
-
-class Quantity:
-    name = "quantity-or-amount"
-    description = "followed by a unit or currency, or preceded by a currency"
-
-    def rejects(self, spot: Spot) -> bool:
-        after = _around("quantity_after", r"\s?(?:LIST)").match(fold(spot.after(20)))
-        return bool(
-            after or _around("currency_before", r"(?:LIST)\s?$").search(fold(spot.before(8)))
-        )
-
-
-class Postcode:
-    name = "postcode"
-    description = "followed by a town or cedex, in an address, or before an ALL-CAPS town"
-
-    def rejects(self, spot: Spot) -> bool:
-        previous, before, after = spot.lines()
-        if _around("postcode_next_words", r"\s*(?:LIST)").match(fold(after)):
-            return True
-        near = fold(before + "\n" + previous)
-        return bool(_around("address_words", "LIST").search(near)) or self._caps_town(after)
-
-    @staticmethod
-    def _caps_town(after: str) -> bool:
-        found = re.match(r"\s+([A-ZÀ-Ý][A-ZÀ-Ý' -]{2,})\s*$", after)
-        if not found:
-            return False
-        names = set(_words(found.group(1)))
-        return not names & set(_vocab()["not_place_words"])
-
-
-STRUCTURAL = (GluedToWord(), PartOfLongerNumber(), InsideAddress(), TicketTag(), Quantity())
-
-
 def anchor(spot: Spot) -> str | None:
     """Walk back over fillers: "keyword", "weak-keyword", "decoy-word" or None."""
-    v = _vocab()
+    v = vocab()
     found = None
     previous, before, _ = spot.lines()
-    words = reversed(_words(before or previous))
+    words = reversed(number_words(before or previous))
     for seen, word in enumerate(words):
         if word in v["keywords"]:
             return "keyword"

@@ -102,6 +102,30 @@ class SignatureLines:
         return [Candidate(self.name, line) for line in found]
 
 
+class NameShapedLine:
+    name = "name-line-alone"
+    description = "a line (or its first part before | - ,) near the end holding only a name"
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        v = _vocab()
+        lines = [ln.strip(" \t,;.-") for ln in split.new_text.split("\n") if ln.strip()]
+        lines = lines[-v["name_shape_lines"] :] + split.signature.split("\n")
+        parts = [p.strip() for line in lines for p in re.split(r"\s[|/–-]\s|[|,]", line)]
+        return [Candidate(self.name, part) for part in parts if self._name_shaped(part, v)]
+
+    @staticmethod
+    def _name_shaped(line: str, v: dict) -> bool:
+        """2 to 5 words, capitalised or in capitals, with name particles: "Thérèse LE BRUN"."""
+        tokens = line.split()
+        particles = set(v["name_particles"])
+        capitalised = [
+            t for t in tokens if re.fullmatch(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]*)*", t)
+        ]
+        names = [t for t in capitalised if t[0].isupper()]
+        others = [t for t in tokens if t not in names]
+        return 2 <= len(names) <= 5 and all(fold(t) in particles for t in others)
+
+
 class FromName:
     name = "from"
     description = "the display name of the From header (never the address's local part)"
@@ -125,7 +149,14 @@ class Introduction:
         return found
 
 
-SOURCES = (DeclaredName(), NameLine(), SignatureLines(), FromName(), Introduction())
+SOURCES = (
+    DeclaredName(),
+    NameLine(),
+    SignatureLines(),
+    NameShapedLine(),
+    FromName(),
+    Introduction(),
+)
 
 
 def candidates(content: Content, split: Split) -> list[Candidate]:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from ingest import config_files
 from ingest.model import Content, Finding
 from ingest.normalize import fold, unescape
+from ingest.pasted_text import without_log_lines
 from ingest.text_split import split_text
 
 FIELD = "language"
@@ -20,8 +21,10 @@ def _vocab() -> dict:
 
 
 def own_words(content: Content) -> str:
-    """Subject and new text: quoted history and signature would vote for someone else."""
-    return unescape((content.subject or "") + "\n" + split_text(content.text).new_text)
+    """Subject and new text: quoted history, signature, disclaimer and pasted logs would vote
+    for someone else."""
+    body = without_log_lines(split_text(content.text).new_text)
+    return unescape((content.subject or "") + "\n" + body)
 
 
 def votes(text: str) -> dict[str, int]:

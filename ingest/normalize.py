@@ -37,6 +37,8 @@ def unify_punctuation(text: str) -> str:
 
 def strip_accents(text: str) -> str:
     """Remove combining marks: `Hélène` → `Helene`; keeps `°` and other symbols."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -1,4 +1,4 @@
-"""Separate the customer's new text from quoted or forwarded history and from the signature."""
+"""Separate the customer's new text from quoted or forwarded history, signature and disclaimer."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from ingest import config_files
 from ingest.normalize import fold, phrase_regex
+from ingest.pasted_text import split_disclaimer
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Split:
     quoted: str  # reply history and forwarded history
     signature: str  # closing line onwards ("Cordialement,\nJean Dupont\n06 …")
     forwarded: str = ""  # the forwarded part alone (also inside `quoted`)
+    disclaimer: str = ""  # legal notices and gateway boilerplate ("CONFIDENTIALITY NOTICE: …")
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,14 @@ def _trim(lines: list[str]) -> str:
     return re.sub(r"(\n\s*[_=*-]{5,}\s*)+$", "", text).strip()
 
 
+@lru_cache(maxsize=16)
 def split_text(text: str) -> Split:
-    """Split a message body into new text, quoted history and signature."""
+    """Split a message body into new text, quoted history, signature and disclaimer (cached:
+    every rule of one request asks for the same split)."""
     lines = (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     m = _markers()
     own, quoted, forwarded = _separate_history(lines, m)
+    own, notice = split_disclaimer(own)
     sig = _signature_start(own, m)
     body, signature = (own, []) if sig is None else (own[:sig], own[sig:])
-    return Split(_trim(body), _trim(quoted), _trim(signature), _trim(forwarded))
+    return Split(_trim(body), _trim(quoted), _trim(signature), _trim(forwarded), _trim(notice))

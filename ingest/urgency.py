@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ingest import config_files
 from ingest.directory import Account
 from ingest.model import Content, Finding, Urgency
 from ingest.normalize import find_phrases, fold, has_phrase, mask, phrase_regex
 from ingest.suppression import AutoresponderHeader, AutoSubmitted, DeliveryReport, OutOfOffice
-from ingest.text_split import split_text
+from ingest.urgency_context import clause, customer_text, terms
+from ingest.urgency_context import vocab as _vocab
 
 FIELD = "urgency"
 STRONG, WEAK, ROUTINE, UNHURRIED, AUTOMATIC = "strong", "weak", "routine", "unhurried", "automatic"
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|ref|sv|antw)\s*:", re.I)
-_FORWARD_PREFIX = re.compile(r"^\s*(?:(?:re|aw)\s*:\s*)*(?:tr|fw|fwd|wg|rv|enc)\s*:", re.I)
 
 
 @dataclass(frozen=True)
@@ -24,56 +21,6 @@ class Signal:
     rule: str
     strength: str  # strong | weak | routine | unhurried
     value: str
-
-
-@lru_cache(maxsize=1)
-def _vocab() -> dict:
-    return config_files.load("vocabulary")["urgency"]
-
-
-def customer_text(content: Content) -> str:
-    """Folded subject + new text; quoted, forwarded history and signature are left out."""
-    body = split_text(content.text).new_text
-    subject = content.subject or ""
-    if _FORWARD_PREFIX.match(subject):
-        subject = ""  # a forwarded subject is someone else's words
-    if _REPLY_PREFIX.match(subject) and has_phrase(fold(body), _vocab()["resolved"]):
-        subject = ""  # an old subject does not outweigh "it is solved" in the reply
-    return mask(fold(subject + "\n" + body), _vocab()["false_positives"])
-
-
-def _clause(text: str, start: int, end: int) -> str:
-    """The clause around a match, cut at sentence ends and at "mais"/"but"."""
-    cuts = [m.end() for m in find_phrases(text[:start], _vocab()["clause_breaks"])]
-    after = find_phrases(text[end:], _vocab()["clause_breaks"])
-    return text[cuts[-1] if cuts else 0 : end + after[0].start() if after else len(text)]
-
-
-def negated(text: str, start: int) -> bool:
-    """A negator just before the term, over bridge words ("pas vraiment urgent", "isn't down")."""
-    v = _vocab()
-    before = re.split(r"[.!?;,:\n()]", text[:start])[-1]
-    for seen, word in enumerate(reversed(re.findall(r"[a-z0-9]+", before))):
-        if word in v["negators"]:
-            return True
-        if word not in v["negation_bridges"] or seen >= v["negation_window"]:
-            return False
-    return False
-
-
-def _over(text: str, hit: re.Match) -> bool:
-    """The text says the problem is solved, and this clause does not say it is back."""
-    v = _vocab()
-    if not has_phrase(text, v["resolved"]):
-        return False
-    clause = _clause(text, *hit.span())
-    return has_phrase(clause, v["resolved"]) or not has_phrase(clause, v["recurrence"])
-
-
-def _terms(text: str, key: str) -> list[tuple[re.Match, bool]]:
-    """(match, negated) for each vocabulary term that is not about a solved problem."""
-    hits = find_phrases(text, _vocab()[key])
-    return [(hit, negated(text, hit.start())) for hit in hits if not _over(text, hit)]
 
 
 # --- the signal rules, run in order -----------------------------------------------------------
@@ -123,7 +70,7 @@ class Unhurried:
 
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
         said = [m.group() for m in find_phrases(text, _vocab()["unhurried"])]
-        said += [m.group() for m, neg in _terms(text, "severity_terms") if neg]
+        said += [m.group() for m, neg in terms(text, "severity_terms") if neg]
         return [Signal(self.name, UNHURRIED, " ".join(phrase.split())) for phrase in said]
 
 
@@ -132,9 +79,9 @@ class SeverityWords:
     description = 'the customer asks for urgent handling ("urgent", "critique", "bloquant")'
 
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
-        if has_phrase(text, _vocab()["commercial"]):
+        if has_phrase(mask(text, _vocab()["technical_systems"]), _vocab()["commercial"]):
             return []  # "urgent" about an invoice is no request for technical urgent handling
-        found = _terms(text, "severity_terms")
+        found = terms(text, "severity_terms")
         return [Signal(self.name, STRONG, m.group()) for m, neg in found if not neg]
 
 
@@ -143,10 +90,9 @@ class OutageWords:
     description = 'an outage, inaccessibility or data loss ("en panne", "site down")'
 
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
-        found = [m for m, neg in _terms(text, "outage_terms") if not neg]
-        for m, neg in _terms(text, "conditional_outage_terms"):
-            clause = _clause(text, *m.span())
-            if not neg and has_phrase(clause, _vocab()["service_nouns"]):
+        found = [m for m, neg in terms(text, "outage_terms", scoped=True) if not neg]
+        for m, neg in terms(text, "conditional_outage_terms", scoped=True):
+            if not neg and has_phrase(clause(text, *m.span()), _vocab()["service_nouns"]):
                 found.append(m)
         return [Signal(self.name, STRONG, " ".join(m.group().split())) for m in found]
 

@@ -53,7 +53,9 @@ def redis_url(redis_server):
 @pytest.fixture
 def stack(tmp_path, database_url, redis_url, sink):
     # The walking skeleton runs the listener exactly as in production: parser processes.
-    settings = stack_settings(tmp_path / "home", database_url, redis_url, sink.address, parse_processes=1)
+    settings = stack_settings(
+        tmp_path / "home", database_url, redis_url, sink.address, parse_processes=1
+    )
     running = Stack(settings).start()
     yield running
     running.stop()

@@ -9,7 +9,11 @@ from limits.strategies import MovingWindowRateLimiter
 
 def storage_uri(broker_url: str) -> str:
     """The limits library names a Redis unix socket "redis+unix://"."""
-    return "redis+unix://" + broker_url.removeprefix("unix://") if broker_url.startswith("unix://") else broker_url
+    return (
+        "redis+unix://" + broker_url.removeprefix("unix://")
+        if broker_url.startswith("unix://")
+        else broker_url
+    )
 
 
 class AckRateLimiter:

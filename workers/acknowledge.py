@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ingest.model import decision_from_dict
 from workers.ack_context import build_context
@@ -13,6 +17,7 @@ from workers.ack_mail import ack_message_id, compose
 from workers.contract import guidance_for_decision
 from workers.render import RenderedAck, render_ack
 from workers.runtime import Runtime
+from workers.store.journal import storable
 from workers.store.schema import AckRow, IntakeRow, MessageRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.store.tickets import event
@@ -20,28 +25,60 @@ from workers.store.tickets import event
 log = logging.getLogger("guichet.ack")
 
 
+CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
+RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
+
+
+def claimant() -> dict:
+    """This process, as the sweeper can later check it: host name and pid."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 def claim(rt: Runtime, ack_id: int) -> bool:
-    """pending → sending, atomically: only one worker ever sends a given acknowledgement."""
+    """pending → sending, atomically: only one worker ever sends a given acknowledgement.
+
+    The claim is recorded with its claimant, so that an acknowledgement whose worker died
+    while sending is not stuck in `sending` forever (see `workers.sweeper`)."""
     with rt.sessions.begin() as session:
         result = session.execute(
             update(AckRow)
             .where(AckRow.id == ack_id, AckRow.status == "pending")
             .values(status="sending", attempts=AckRow.attempts + 1)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        ack = session.get(AckRow, ack_id)
+        event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
+        return True
 
 
 def send(rt: Runtime, ack_id: int) -> str:
-    if not claim(rt, ack_id):
+    # Build (database reads, rendering) before claiming: a failure there leaves the
+    # acknowledgement pending, with no claim to undo while the database may be away.
+    built = build(rt, ack_id)
+    if built is None or not claim(rt, ack_id):
         return "already handled"
+    message, recipient = built
     try:
-        message, recipient = build(rt, ack_id)
         rt.outbound.send(message, recipient)
     except Exception as exc:
-        _release(rt, ack_id, f"{type(exc).__name__}: {exc}")
+        _stubborn(_release, rt, ack_id, f"{type(exc).__name__}: {exc}")
         raise
-    _finish(rt, ack_id, message["Message-ID"].strip("<>"), message["Subject"])
+    _stubborn(_finish, rt, ack_id, message["Message-ID"].strip("<>"), message["Subject"])
     return "sent"
+
+
+def _stubborn(step, *args) -> None:
+    """Record the outcome of a send even through a short database outage: a claim left
+    behind would hold the acknowledgement until the sweeper's lease runs out."""
+    for attempt in Retrying(
+        stop=stop_after_delay(RECORD_PATIENCE),
+        wait=wait_exponential(multiplier=0.2, max=5),
+        retry=retry_if_exception_type(SQLAlchemyError),
+        reraise=True,
+    ):
+        with attempt:
+            step(*args)
 
 
 def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) -> RenderedAck:
@@ -62,8 +99,11 @@ def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) 
 
 
 def build(rt: Runtime, ack_id: int):
+    """(message, recipient) of a pending acknowledgement; None when it is no longer pending."""
     with rt.sessions() as session:
         ack = session.get(AckRow, ack_id)
+        if ack is None or ack.status != "pending":
+            return None
         ticket, intake = (
             session.get(TicketRow, ack.ticket_id),
             session.get(IntakeRow, ack.intake_id),
@@ -99,7 +139,7 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
             "sent",
             utcnow(),
             message_id,
-            subject,
+            storable(subject),
             None,
         )
         event(

@@ -7,8 +7,10 @@ import logging
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
+from sqlalchemy.orm import sessionmaker
 
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE, redis_broker
+from workers.parking import Parking
 
 log = logging.getLogger("guichet.worker")
 PAGES_QUEUE = "pages"
@@ -41,10 +43,13 @@ class LogContext(Middleware):
             )
 
 
-def make_broker(url: str | None) -> dramatiq.Broker:
-    """Redis for `url`; a StubBroker when `url` is None (unit tests of actors only)."""
+def make_broker(url: str | None, sessions: sessionmaker | None = None) -> dramatiq.Broker:
+    """Redis for `url`; a StubBroker when `url` is None (unit tests of actors only).
+    With `sessions`, messages that exhaust their retries are parked in the store."""
     broker = redis_broker(url) if url else StubBroker()
     broker.add_middleware(LogContext())
+    if sessions is not None:
+        broker.add_middleware(Parking(sessions))
     for queue in (URGENT_QUEUE, ROUTINE_QUEUE, ACKS_QUEUE, PAGES_QUEUE):
         broker.declare_queue(queue)
     return broker

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
+from workers.acknowledge import CLAIMED
 from workers.runtime import Runtime
 from workers.store.journal import SqlJournal
-from workers.store.schema import AckRow
+from workers.store.schema import AckRow, EventRow
+from workers.store.tickets import event
 
 log = logging.getLogger("guichet.sweeper")
+# A claim by a live process, or by one on another host that cannot be checked, is presumed
+# abandoned after this: far longer than any relay session (each smtplib step times out
+# after 30 s) plus `acknowledge.RECORD_PATIENCE`.
+CLAIM_LEASE = timedelta(minutes=10)
+_requeued: dict[int, float] = {}  # ack id → monotonic time this process last re-enqueued it
 
 
 def sweep_once(rt: Runtime, broker: dramatiq.Broker) -> int:
@@ -27,10 +37,11 @@ def sweep_once(rt: Runtime, broker: dramatiq.Broker) -> int:
     if orphans:
         journal.touch([i for i, _ in orphans])
         log.info("re-enqueued orphan intakes", extra={"count": len(orphans)})
-    return len(orphans) + _pending_acks(rt, grace)
+    return len(orphans) + _abandoned_claims(rt, grace) + _pending_acks(rt, grace)
 
 
 def _pending_acks(rt: Runtime, grace: timedelta) -> int:
+    """Re-enqueue acknowledgements still pending after `grace`, each at most once per grace."""
     from workers.actors import send_ack
 
     cutoff = datetime.now(UTC) - grace
@@ -38,11 +49,76 @@ def _pending_acks(rt: Runtime, grace: timedelta) -> int:
         ids = session.scalars(
             select(AckRow.id)
             .where(AckRow.status == "pending", AckRow.created_at < cutoff)
+            .order_by(AckRow.id)
             .limit(500)
         ).all()
-    for ack_id in ids:
+    now, wait = time.monotonic(), grace.total_seconds()
+    for stale in [i for i, at in _requeued.items() if now - at > wait]:
+        del _requeued[stale]
+    due = [i for i in ids if i not in _requeued]  # still queued from the last sweep: leave it
+    for ack_id in due:
         send_ack.send(ack_id)
-    return len(ids)
+        _requeued[ack_id] = now
+    return len(due)
+
+
+def _abandoned_claims(rt: Runtime, grace: timedelta) -> int:
+    """`sending` acknowledgements whose claimant died go back to `pending`.
+
+    The relay may have taken the message just before the worker died: such a resend
+    carries the same Message-ID (`ack_mail.ack_message_id`), so it is recognisable."""
+    with rt.sessions.begin() as session:
+        sending = session.execute(
+            select(AckRow.id, AckRow.intake_id, AckRow.ticket_id).where(AckRow.status == "sending")
+        ).all()
+        reclaimed = 0
+        for ack in sending:
+            claim = session.scalar(
+                select(EventRow)
+                .where(EventRow.intake_id == ack.intake_id, EventRow.kind == CLAIMED)
+                .order_by(EventRow.id.desc())
+                .limit(1)
+            )
+            why = _abandoned(claim, grace)
+            if why and _release_claim(session, ack.id):
+                event(
+                    session, "ack-reclaimed", ack.intake_id, ack.ticket_id, ack_id=ack.id, why=why
+                )
+                reclaimed += 1
+    if reclaimed:
+        log.warning("acknowledgements reclaimed from dead workers", extra={"count": reclaimed})
+    return reclaimed
+
+
+def _abandoned(claim: EventRow | None, grace: timedelta) -> str | None:
+    if claim is None:
+        return "no claim recorded"
+    age = datetime.now(UTC) - claim.at
+    if age < grace:
+        return None
+    host, pid = claim.detail.get("host"), claim.detail.get("pid")
+    if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+        return f"claimant pid {pid} is gone"
+    return f"claimed by {host} pid {pid} {age} ago" if age > CLAIM_LEASE else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release_claim(session, ack_id: int) -> bool:
+    result = session.execute(
+        update(AckRow)
+        .where(AckRow.id == ack_id, AckRow.status == "sending")
+        .values(status="pending")
+    )
+    return result.rowcount == 1
 
 
 class Sweeper(threading.Thread):

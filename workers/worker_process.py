@@ -23,7 +23,7 @@ def start_worker(
     """Start consuming; returns a `stop()` callable that drains and stops."""
     rt = Runtime(settings)
     set_runtime(rt)
-    broker = install(make_broker(settings.broker_url))
+    broker = install(make_broker(settings.broker_url, rt.sessions))
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=100)
     worker.start()
     sweeper = Sweeper(rt, broker) if sweep else None

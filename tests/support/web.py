@@ -20,9 +20,11 @@ from workers.web_process import server, web_app
 class WebApp:
     """`guichet web` in-process: start() returns once the socket answers, stop() drains it."""
 
-    def __init__(self, settings: Settings, webhooks: WebhookSettings | None = None):
+    def __init__(
+        self, settings: Settings, webhooks: WebhookSettings | None = None, wrap=lambda app: app
+    ):
         self.settings = settings
-        self.server = server(settings, web_app(settings, webhooks or WebhookSettings()))
+        self.server = server(settings, wrap(web_app(settings, webhooks or WebhookSettings())))
         self._thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> WebApp:
@@ -52,15 +54,29 @@ class PartnerClient:
         self.http = httpx.Client(base_url=base_url, timeout=30)
         self.name, self.secret = name, secret
 
-    def headers(self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None, secret: str | None = None) -> dict:
+    def headers(
+        self,
+        body: bytes,
+        *,
+        msg_id: str | None = None,
+        timestamp: int | None = None,
+        secret: str | None = None,
+    ) -> dict:
         msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
         stamp = int(time.time()) if timestamp is None else timestamp
         signature = sign(secret or self.secret, msg_id, stamp, body)
-        return {"webhook-id": msg_id, "webhook-timestamp": str(stamp), "webhook-signature": signature, "content-type": "application/json"}
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature,
+            "content-type": "application/json",
+        }
 
     def post(self, path: str, payload: dict | bytes, **signing) -> httpx.Response:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.http.post(f"/v1/partners/{self.name}/{path}", content=body, headers=self.headers(body, **signing))
+        return self.http.post(
+            f"/v1/partners/{self.name}/{path}", content=body, headers=self.headers(body, **signing)
+        )
 
     def request(self, payload: dict | bytes, **signing) -> httpx.Response:
         return self.post("requests", payload, **signing)

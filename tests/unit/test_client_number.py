@@ -110,3 +110,38 @@ def test_every_decision_leaves_a_finding():
     assert match.number == "20481"
     assert findings[-1].rule == "keyword" and findings[-1].field == "client_number"
     assert any(f.rule == "part-of-longer-number" for f in findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your invoice INV-70214 shows the wrong amount",
+        "[HD-88231] Re: reverse DNS",
+        "Référence REF_12345 de votre devis",
+        "dossier #A-12345 clos",
+        "commande CMD-2024-55123",
+        "retour RMA-31907 (colis #B-92577)",
+        "pièce 12345-B à remplacer",
+    ],
+)
+def test_the_digits_of_an_alphanumeric_reference_are_no_client_number(text):
+    assert number_in(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["client#12345", "n°12345", "N°:12345", "compte:12345", "client-12345", "cust_12345"]
+)
+def test_a_client_keyword_glued_to_the_number_still_counts(text):
+    assert number_in(text) == "12345"
+
+
+def test_a_reference_does_not_hide_the_real_client_number_next_to_it():
+    assert number_in("ticket BN-42118, change CHG-2025-63012, customer no. 92577") == "92577"
+
+
+def test_pids_and_line_numbers_in_pasted_log_lines_are_no_client_number():
+    text = (
+        "Mar 12 10:00:01 mx1 postfix/smtp[31207]: 9C1E: to=<a@b.fr>, status=bounced\n"
+        "Mar 12 10:00:02 mx1 sshd[23456]: Accepted publickey for deploy\n"
+    )
+    assert number_in(text) is None

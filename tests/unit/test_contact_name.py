@@ -78,3 +78,20 @@ def test_without_an_account_nothing_matches_and_the_finding_says_why():
     content = mail("Cordialement,\nThomas Guillou")
     found, findings = match_contact(content, split_text(content.text), None)
     assert found is None and findings[0].rule == "no-account"
+
+
+def test_a_name_alone_on_a_line_is_a_signature_even_without_a_closing():
+    content = mail(
+        "Bonjour,\nMerci de rediriger accueil@ vers m.tanguy@.\n\nFrançoise LE ROUX\n"
+        "Responsable informatique\nMairie de Plougastel\nCompte 70455\n"
+        "Place du Calvaire - 29470 Plougastel\n02 98 40 12 00",
+        from_name="Mairie - Informatique",
+    )
+    found = matched(content, "70455")
+    assert found and found.contact.name == "Françoise Le Roux"
+    assert found.candidate.source == "name-line-alone"
+
+
+def test_a_declared_name_inside_a_sentence_is_still_not_a_name_line():
+    content = mail("Bonjour,\nJe vous écris de la part de Claire Picard pour le site.\nMerci")
+    assert matched(content, "55630") is None

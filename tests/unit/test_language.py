@@ -53,3 +53,33 @@ def test_a_declared_language_wins():
 def test_the_decision_leaves_a_finding():
     _, findings = detect_language(mail("Hello there, the server is down"))
     assert findings[0].rule == "marker-words" and findings[0].value == "en"
+
+
+def test_an_english_disclaimer_under_short_french_text_leaves_it_french():
+    text = (
+        "Bonjour,\n\nPouvez-vous ajouter un MX secondaire ?\n\nMerci,\nHugo\n\n"
+        "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and may be\n"
+        "privileged. If you are not the intended recipient, please notify the sender and\n"
+        "delete it. Any unauthorised use, disclosure or copying is strictly prohibited."
+    )
+    assert language(text) == "fr"
+
+
+def test_a_french_legal_notice_under_english_text_leaves_it_english():
+    text = (
+        "Hi,\n\nPlease set the reverse DNS of our new IP.\n\nThanks,\nJames\n\n"
+        "Ce message et toutes les pièces jointes sont confidentiels et établis à l'intention\n"
+        "exclusive de leurs destinataires. Si vous n'êtes pas le destinataire de ce message,\n"
+        "merci de le détruire et d'en avertir immédiatement l'expéditeur."
+    )
+    assert language(text) == "en"
+
+
+def test_pasted_english_log_lines_do_not_make_french_text_english():
+    text = (
+        "Bonjour, voici le journal :\n"
+        "Mar 12 10:00:01 mx1 postfix/smtp[1234]: to=<a@b.fr>, status=deferred (connection timed out)\n"
+        "2025-03-12 10:00:02 [error] could not connect to the remote host, giving up\n"
+        "Merci."
+    )
+    assert language(text) == "fr"

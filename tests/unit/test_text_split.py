@@ -79,3 +79,18 @@ def test_a_thank_you_that_opens_a_sentence_is_not_a_signature():
 def test_an_empty_body_splits_into_empty_parts():
     assert split_text("") == split_text("\n\n")
     assert split_text("").new_text == ""
+
+
+def test_a_legal_notice_is_set_aside_like_a_signature():
+    split = split_text(
+        "Bonjour,\nMerci d'ajouter un alias.\n\nJean\n\n"
+        "This e-mail and any attachments are confidential. If you are not the intended\n"
+        "recipient, please delete it.\n\nPlease consider the environment before printing."
+    )
+    assert "alias" in split.new_text and "confidential" not in split.new_text
+    assert "intended" in split.disclaimer and "environment" in split.disclaimer
+
+
+def test_a_paragraph_without_notice_words_after_a_notice_stays_the_customers():
+    split = split_text("CONFIDENTIEL\n\nLe site est en panne depuis ce matin.")
+    assert "en panne" in split.new_text and split.disclaimer == "CONFIDENTIEL"

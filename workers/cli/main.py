@@ -11,6 +11,8 @@ from ingest.settings import get_settings
 from workers import logs
 from workers.cli.directory_cmd import directory
 from workers.cli.explain_cmd import eval_corpus, explain
+from workers.cli.parked_cmd import parked_group
+from workers.cli.partners_cmd import partners
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
 
@@ -117,6 +119,8 @@ cli.add_command(explain)
 cli.add_command(eval_corpus)
 cli.add_command(tickets)
 cli.add_command(templates)
+cli.add_command(partners)
+cli.add_command(parked_group)
 
 if __name__ == "__main__":
     cli()

@@ -12,6 +12,13 @@ from ingest.analysis import Analysis, Envelope
 from workers.store.schema import EventRow, IntakeRow, utcnow
 
 
+def storable(text: str | None) -> str | None:
+    """Text a database column can hold: PostgreSQL refuses NUL in text, so it becomes U+FFFD.
+
+    Only the columns change; the raw bytes are stored untouched."""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
 class SqlJournal:
     """`ingest.intake.Journal` over the store: one INSERT, one commit per request."""
 
@@ -25,12 +32,12 @@ class SqlJournal:
                     id=intake_id,
                     channel=envelope.channel,
                     received_at=envelope.received_at,
-                    envelope_sender=envelope.sender,
-                    recipients=list(envelope.recipients),
+                    envelope_sender=storable(envelope.sender),
+                    recipients=[storable(r) for r in envelope.recipients],
                     client_ip=envelope.client_ip,
                     raw=raw,
                     raw_sha256=hashlib.sha256(raw).hexdigest(),
-                    message_id=analysis.message_id[:998],
+                    message_id=storable(analysis.message_id[:998]),
                     dedup_key=analysis.dedup_key,
                     partner=envelope.partner,
                     decision=analysis.decision.to_dict(),
@@ -38,7 +45,7 @@ class SqlJournal:
                     if analysis.decision.urgency.level == "urgent"
                     else "tickets.routine",
                     status="received",
-                    error=analysis.error,
+                    error=storable(analysis.error),
                 )
             )
             session.add(

@@ -172,3 +172,18 @@ class PageRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ParkedRow(Base):
+    """A queue message that exhausted its retries: kept with its reason, replayable."""
+
+    __tablename__ = "parked"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    queue: Mapped[str] = mapped_column(String(100))
+    args: Mapped[list] = mapped_column(JSON, default=list)
+    message_id: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="parked")  # parked | replayed
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

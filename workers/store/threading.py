@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.model import Content, Identity
+from workers.store.journal import storable
 from workers.store.schema import AckRow, MessageRow, TicketRow
 
 
@@ -42,7 +43,7 @@ def find_thread(
 
 
 def _candidates(session: Session, content: Content, label: str):
-    ids = [i for i in content.in_reply_to + list(reversed(content.references)) if i]
+    ids = [storable(i) for i in content.in_reply_to + list(reversed(content.references)) if i]
     if ids:
         ticket_id = session.scalar(
             select(MessageRow.ticket_id).where(MessageRow.message_id.in_(ids)).limit(1)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ingest.model import Content, Decision
 from workers.store import threading
+from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow, utcnow
 
 TICKET_NUMBER_OFFSET = 100000  # ticket numbers have 6+ digits: never mistaken for a client number
@@ -113,9 +114,9 @@ def _new_ticket(
 ) -> TicketRow:
     identity = decision.identity
     ticket = TicketRow(
-        subject=content.subject[:2000],
+        subject=storable(content.subject[:2000]),
         channel=intake.channel,
-        requester=(content.from_address or intake.envelope_sender).lower(),
+        requester=storable((content.from_address or intake.envelope_sender).lower()),
         client_number=identity.client_number,
         account_known=identity.account_known,
         identity_status=identity.status,
@@ -128,7 +129,7 @@ def _new_ticket(
         language=decision.language,
         category=_category(decision),
         gti_deadline=plan.gti_deadline,
-        review=next((f.why for f in decision.trail if f.field == "review"), None),
+        review=storable(next((f.why for f in decision.trail if f.field == "review"), None)),
     )
     session.add(ticket)
     session.flush()
@@ -172,10 +173,10 @@ def _add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content
         MessageRow(
             ticket_id=ticket.id,
             intake_id=intake.id,
-            message_id=content.message_id[:998],
-            sender=(content.from_address or intake.envelope_sender)[:320],
-            subject=content.subject,
-            text=content.text,
+            message_id=storable(content.message_id[:998]),
+            sender=storable((content.from_address or intake.envelope_sender)[:320]),
+            subject=storable(content.subject),
+            text=storable(content.text),
             attachments=[a.__dict__ for a in content.attachments],
             dedup_key=intake.dedup_key,
         )

@@ -1,0 +1,164 @@
+"""Look-alikes of a client number: each rule names what a 5-digit spot really is."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest import config_files
+from ingest.normalize import fold, phrase_regex
+from ingest.pasted_text import is_log_line
+
+
+@dataclass(frozen=True)
+class Spot:
+    """One 5-digit candidate in one zone of the message."""
+
+    zone: str
+    text: str
+    start: int
+    end: int
+
+    @property
+    def number(self) -> str:
+        return self.text[self.start : self.end].replace(" ", "")
+
+    def before(self, size: int = 60) -> str:
+        return self.text[max(0, self.start - size) : self.start]
+
+    def after(self, size: int = 60) -> str:
+        return self.text[self.end : self.end + size]
+
+    def lines(self) -> tuple[str, str, str]:
+        """(previous line, its own line up to the number, its own line after the number)."""
+        head = self.text[: self.start].split("\n")
+        return (head[-2] if len(head) > 1 else ""), head[-1], self.text[self.end :].split("\n")[0]
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict:
+    return config_files.load("vocabulary")["client_number"]
+
+
+_TOKEN = re.compile(r"n°|[^\W_]+|[#:=-]")
+
+
+def number_words(text: str) -> list[str]:
+    """Folded words and the punctuation that may sit between a keyword and its number."""
+    return _TOKEN.findall(fold(text))
+
+
+@lru_cache(maxsize=8)
+def _around(key: str, template: str) -> re.Pattern:
+    """A vocabulary list set into a regex template, e.g. "after the number, a unit"."""
+    return re.compile(template.replace("LIST", phrase_regex(vocab()[key]).pattern))
+
+
+class GluedToWord:
+    name = "glued-to-word"
+    description = "digits stuck to letters, a plus sign or an @ belong to a name, tag or address"
+
+    def rejects(self, spot: Spot) -> bool:
+        before, after = spot.before(1), spot.after(1)
+        return bool(re.match(r"[^\W\d_]|\+", before) or re.match(r"[^\W\d]|@", after))
+
+
+class ReferenceToken:
+    name = "reference-token"
+    description = "the digits of a reference such as INV-70214, HD-88231, REF_12345, #A-12345"
+
+    def rejects(self, spot: Spot) -> bool:
+        left = re.search(r"[^\s(\[{<«\"']*$", spot.before(40)).group()
+        if re.match(r"_[^\W_]|-(?:[^\W\d_]{1,3}|\d)(?![^\W\d_])", spot.after(5)):
+            return True  # 12345-B, 12345_v2, 12345-FR: a piece of a longer code
+        glued = re.search(r"([^\W_]*)[-_./]+$", left)
+        if not glued or not glued.group(1):
+            return False  # nothing glued, or "client#12345", "n°:12345", "compte:12345"
+        return fold(glued.group(1)) not in vocab()["glued_keywords"]
+
+
+class PartOfLongerNumber:
+    name = "part-of-longer-number"
+    description = "joined to other digits: phone, date, IP, time, SIRET, invoice, amount"
+
+    def rejects(self, spot: Spot) -> bool:
+        before, after = spot.before(4), spot.after(4)
+        return bool(
+            re.search(r"\d[.,:/-]$|\d{2} $", before) or re.match(r"[.,:/-]\d| \d{2}", after)
+        )
+
+
+class InsideAddress:
+    name = "inside-address"
+    description = "part of a URL, a path, an e-mail address or a host name"
+
+    def rejects(self, spot: Spot) -> bool:
+        left = re.search(r"\S*$", spot.before(200)).group()
+        right = re.match(r"\S*", spot.after(200)).group().rstrip(".,;:!?)]»\"'")
+        token = left + "#" + right
+        return bool(re.search(r"@|://|www\.|[/\\=?&]|\.[a-z]{2,}", token, re.I))
+
+
+class TicketTag:
+    name = "ticket-tag"
+    description = "the number inside a subject tag such as [DRI #10042] is a ticket's"
+
+    def rejects(self, spot: Spot) -> bool:
+        v = vocab()
+        return bool(
+            re.search(v["ticket_tag_before"], spot.before())
+            and re.match(v["ticket_tag_after"], spot.after())
+        )
+
+
+class Quantity:
+    name = "quantity-or-amount"
+    description = "followed by a unit or currency, or preceded by a currency"
+
+    def rejects(self, spot: Spot) -> bool:
+        after = _around("quantity_after", r"\s?(?:LIST)").match(fold(spot.after(20)))
+        return bool(
+            after or _around("currency_before", r"(?:LIST)\s?$").search(fold(spot.before(8)))
+        )
+
+
+class InLogLine:
+    name = "in-log-line"
+    description = "a PID, queue id, line number or port in pasted log or technical output"
+
+    def rejects(self, spot: Spot) -> bool:
+        _, before, after = spot.lines()
+        return is_log_line(before + spot.number + after)
+
+
+class Postcode:
+    name = "postcode"
+    description = "followed by a town or cedex, in an address, or before an ALL-CAPS town"
+
+    def rejects(self, spot: Spot) -> bool:
+        previous, before, after = spot.lines()
+        if _around("postcode_next_words", r"\s*(?:LIST)").match(fold(after)):
+            return True
+        near = fold(before + "\n" + previous)
+        return bool(_around("address_words", "LIST").search(near)) or self._caps_town(after)
+
+    @staticmethod
+    def _caps_town(after: str) -> bool:
+        found = re.match(r"\s+([A-ZÀ-Ý][A-ZÀ-Ý' -]{2,})\s*$", after)
+        if not found:
+            return False
+        names = set(number_words(found.group(1)))
+        return not names & set(vocab()["not_place_words"])
+
+
+# Structural look-alikes, checked before any keyword: the shape of the token decides.
+STRUCTURAL = (
+    GluedToWord(),
+    PartOfLongerNumber(),
+    ReferenceToken(),
+    InsideAddress(),
+    TicketTag(),
+    Quantity(),
+    InLogLine(),
+)

@@ -1,0 +1,76 @@
+"""Idempotency records of the webhook edge: claim a key, remember the answer, forget a failed claim."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from ingest.webhook.ports import Remembered
+from workers.store.schema import utcnow
+from workers.store.schema_webhooks import IdempotencyRow
+
+
+def _key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class SqlIdempotency:
+    """`ingest.webhook.ports.Idempotency`: the primary key makes the first claim win, on SQLite and PostgreSQL."""
+
+    def __init__(self, sessions: sessionmaker, in_progress_grace: timedelta):
+        self.sessions, self.grace = sessions, in_progress_grace
+
+    def begin(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
+        try:
+            with self.sessions.begin() as session:
+                session.add(
+                    IdempotencyRow(partner=partner, key_sha256=_key(key), body_sha256=body_sha256)
+                )
+            return None
+        except IntegrityError:
+            return self._existing(partner, key, body_sha256)
+
+    def _existing(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
+        with self.sessions.begin() as session:
+            row = session.get(IdempotencyRow, (partner, _key(key)), with_for_update=True)
+            if row is None:  # released meanwhile: claim it now
+                session.add(
+                    IdempotencyRow(partner=partner, key_sha256=_key(key), body_sha256=body_sha256)
+                )
+                return None
+            if row.status is None and _age(row) > self.grace and row.body_sha256 == body_sha256:
+                row.updated_at = utcnow()  # its process died mid-request: this retry takes over
+                return None
+            return Remembered(row.body_sha256, row.status, bytes(row.response or b""))
+
+    def finish(self, partner: str, key: str, status: int, body: bytes) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(IdempotencyRow, (partner, _key(key)))
+            row.status, row.response, row.updated_at = status, body, utcnow()
+
+    def release(self, partner: str, key: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.partner == partner, IdempotencyRow.key_sha256 == _key(key)
+                )
+            )
+
+    def purge(self, older_than: timedelta) -> int:
+        """Forget answers older than the longest time a partner may retry."""
+        with self.sessions.begin() as session:
+            result = session.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.created_at < utcnow() - older_than)
+            )
+            return result.rowcount
+
+
+def _age(row: IdempotencyRow) -> timedelta:
+    updated = (
+        row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=utcnow().tzinfo)
+    )
+    return utcnow() - updated
