@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ingest import mime
-from ingest.directory import Directory
+from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.triage import decide
 
@@ -101,34 +101,48 @@ class Analyser:
         self.directory, self.rules = directory, rules
 
     def mail(self, raw: bytes, envelope: Envelope) -> Analysis:
-        try:
-            with _time_limit(self.rules.time_limit):
-                content = mime.parse(
-                    raw,
-                    envelope_sender=envelope.sender,
-                    recipients=envelope.recipients,
-                    client_ip=envelope.client_ip,
-                )
-                decision = self._decide(content, envelope, raw)
-        except Exception as exc:  # any failure becomes a ticket for review, never a lost mail
-            error = f"{type(exc).__name__}: {exc}"
-            return Analysis(
-                review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+        """Raw MIME from the SMTP edge (or a provider that forwards raw mail)."""
+
+        def run() -> Analysis:
+            content = mime.parse(
+                raw,
+                envelope_sender=envelope.sender,
+                recipients=envelope.recipients,
+                client_ip=envelope.client_ip,
             )
-        key = dedup_key(
-            content.from_address or envelope.sender,
-            content.message_id,
-            mail_body(raw) + content.subject.encode(),
-        )
-        return Analysis(decision, key, content.message_id, content)
+            key = dedup_key(
+                content.from_address or envelope.sender,
+                content.message_id,
+                mail_body(raw) + content.subject.encode(),
+            )
+            return Analysis(self._decide(content, envelope, raw), key, content.message_id, content)
+
+        return self._guarded(run, raw, envelope)
 
     def content(
         self, content: Content, envelope: Envelope, raw: bytes, key_material: str
     ) -> Analysis:
         """A request already structured by its edge (webhook)."""
-        decision = self._decide(content, envelope, None)
-        key = dedup_key(envelope.partner or envelope.sender, key_material, raw)
-        return Analysis(decision, key, content.message_id, content)
+
+        def run() -> Analysis:
+            decision = self._decide(content, envelope, None)
+            key = dedup_key(envelope.partner or envelope.sender, key_material, raw)
+            return Analysis(decision, key, content.message_id, content)
+
+        return self._guarded(run, raw, envelope)
+
+    def _guarded(self, run: Callable[[], Analysis], raw: bytes, envelope: Envelope) -> Analysis:
+        """Time-limited; any failure but a temporary one becomes a ticket for review."""
+        try:
+            with _time_limit(self.rules.time_limit):
+                return run()
+        except DirectoryUnavailable:
+            raise  # temporary: the edge answers 4xx / 503 and the sender retries
+        except Exception as exc:  # never a lost request: staff review it
+            error = f"{type(exc).__name__}: {exc}"
+            return Analysis(
+                review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+            )
 
     def _decide(self, content: Content, envelope: Envelope, raw: bytes | None) -> Decision:
         return decide(
@@ -154,6 +168,7 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
     _analyser = Analyser(directory_factory(), rules)
 
 
-def analyse_in_process(raw: bytes, envelope: Envelope) -> Analysis:
+def analyse_in_process(method: str, *args) -> Analysis:
+    """Run `Analyser.<method>(*args)` with this process's analyser ("mail" or "content")."""
     assert _analyser is not None, "init_process was not run in this process"
-    return _analyser.mail(raw, envelope)
+    return getattr(_analyser, method)(*args)

@@ -29,6 +29,10 @@ class Account:
         return bool(self.services & URGENT_ELIGIBLE_SERVICES)
 
 
+class DirectoryUnavailable(Exception):
+    """The directory cannot be read right now (database down): the request must be retried, not judged."""
+
+
 class Directory(Protocol):
     """Read access to the directory; the store implements it, tests use MemoryDirectory."""
 

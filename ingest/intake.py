@@ -13,6 +13,7 @@ from typing import Protocol
 import dramatiq
 
 from ingest.analysis import Analysis, Envelope
+from ingest.directory import DirectoryUnavailable
 from ingest.queueing import enqueue_intake, queue_for
 
 log = logging.getLogger("guichet.intake")
@@ -54,7 +55,11 @@ class Intake:
     async def accept(
         self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
     ) -> Accepted | Deferred:
-        analysis = await analyse()
+        try:
+            analysis = await analyse()
+        except DirectoryUnavailable:
+            log.warning("intake deferred: the directory cannot be read")
+            return Deferred("journal")
         intake_id = new_intake_id()
         try:
             await asyncio.to_thread(self.journal.record, intake_id, envelope, raw, analysis)

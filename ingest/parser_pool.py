@@ -20,12 +20,13 @@ from ingest.analysis import (
     review_decision,
 )
 from ingest.directory import Directory
+from ingest.model import Content
 
 log = logging.getLogger("guichet.parser")
 
 
 class ParserPool:
-    """`analyse(raw, envelope)` in a process pool (`processes > 0`) or a thread (tests, `explain`)."""
+    """Analysis in a process pool (`processes > 0`) or a thread (tests): the edges' one way to analyse."""
 
     def __init__(
         self, directory_factory: Callable[[], Directory], rules: Rules, processes: int = 2
@@ -45,12 +46,22 @@ class ParserPool:
             )
 
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
+        """A raw mail (SMTP edge, raw-MIME webhooks)."""
+        return await self._run("mail", raw, envelope, (raw, envelope))
+
+    async def analyse_content(
+        self, content: Content, envelope: Envelope, raw: bytes, key_material: str
+    ) -> Analysis:
+        """A request its edge already structured (webhook JSON)."""
+        return await self._run("content", raw, envelope, (content, envelope, raw, key_material))
+
+    async def _run(self, method: str, raw: bytes, envelope: Envelope, args: tuple) -> Analysis:
         loop = asyncio.get_running_loop()
         try:
             if self._pool is None:
-                call = loop.run_in_executor(None, self._local.mail, raw, envelope)
+                call = loop.run_in_executor(None, getattr(self._local, method), *args)
             else:
-                call = loop.run_in_executor(self._pool, analyse_in_process, raw, envelope)
+                call = loop.run_in_executor(self._pool, analyse_in_process, method, *args)
             # The parser process enforces the limit itself; this outer bound is the safety net.
             return await asyncio.wait_for(call, self.rules.time_limit + 5)
         except BrokenProcessPool:

@@ -93,6 +93,12 @@ class GuichetSMTP(SMTP):
 
     _limited_ip = ""
 
+    def __init__(self, handler: SupportHandler, *, max_size: int, **options):
+        # RFC 5321 caps lines at 1,000 bytes, but mail with bare LF line ends arrives as one
+        # "line": refusing it would lose real mail. The message size limit still bounds memory.
+        self.line_length_limit = max(1001, max_size + 2)
+        super().__init__(handler, data_size_limit=max_size, **options)
+
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._limited_ip = client_ip(self.session)
@@ -109,8 +115,8 @@ def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
     def factory() -> SMTP:
         return GuichetSMTP(
             handler,
+            max_size=max_size,
             hostname=hostname,
-            data_size_limit=max_size,
             enable_SMTPUTF8=True,
             decode_data=False,
         )

@@ -13,13 +13,11 @@ from sqlalchemy import select, text
 from starlette.applications import Starlette
 
 from ingest.addresses import AddressBook
-from ingest.analysis import Analyser
 from ingest.settings import Settings, host_port
 from ingest.webhook.app import create_app
 from ingest.webhook.limits import WebhookSettings
 from ingest.webhook.ports import Services
 from workers.edges import build_intake, build_parser
-from workers.runtime import rules_for, sql_directory
 from workers.store.engine import engine_for, session_factory
 from workers.store.idempotency import SqlIdempotency
 from workers.store.partners import SqlPartners, secret_box
@@ -88,7 +86,7 @@ def web_app(settings: Settings, webhooks: WebhookSettings | None = None) -> Star
     parser = build_parser(settings)
     services = Services(
         intake=build_intake(settings),
-        analyse_content=Analyser(sql_directory(settings.database), rules_for(settings)).content,
+        analyse_content=parser.analyse_content,
         analyse_mail=parser.analyse,
         partners=SqlPartners(sessions, secret_box(settings.home)),
         idempotency=SqlIdempotency(sessions, timedelta(seconds=webhooks.in_progress_grace)),

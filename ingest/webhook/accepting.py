@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from ingest.analysis import Envelope
@@ -44,9 +43,7 @@ async def accept_request(
     )
 
     def analyse():
-        return asyncio.to_thread(
-            services.analyse_content, content, envelope, raw, content.message_id
-        )
+        return services.analyse_content(content, envelope, raw, content.message_id)
 
     return _durable(await services.intake.accept(raw, envelope, analyse), retry_after)
 

@@ -61,7 +61,7 @@ class Statuses(Protocol):
 
 Probe = Callable[[], Awaitable[None]]  # raises when its dependency is unreachable
 AnalyseMail = Callable[[bytes, Envelope], Awaitable[Analysis]]
-AnalyseContent = Callable[[Content, Envelope, bytes, str], Analysis]
+AnalyseContent = Callable[[Content, Envelope, bytes, str], Awaitable[Analysis]]
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Services:
     """Everything the app's routes use; built by `workers.web_process` (or a test)."""
 
     intake: Intake
-    analyse_content: AnalyseContent  # blocking: the edge runs it in a thread
+    analyse_content: AnalyseContent  # the parser pool's `analyse_content`, off the event loop
     analyse_mail: AnalyseMail  # the parser pool's `analyse`, exactly as the SMTP edge uses it
     partners: Partners
     idempotency: Idempotency

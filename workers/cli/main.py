@@ -87,7 +87,7 @@ def web() -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema: apply the Alembic migrations that ship with this version."""
 
 
 @db.command("upgrade")

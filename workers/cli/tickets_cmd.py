@@ -21,7 +21,7 @@ def _sessions():
 
 @click.group()
 def tickets() -> None:
-    """Inspect tickets."""
+    """Inspect tickets: what intake created, with messages, acknowledgements and the intake trail."""
 
 
 @tickets.command("list")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.directory import Account, Contact
+from ingest.directory import Account, Contact, DirectoryUnavailable
 from workers.store.schema import AccountRow, ContactRow, utcnow
 
 HEADER = [
@@ -157,6 +159,15 @@ def store_accounts(session: Session, accounts: Iterable[Account]) -> ImportRepor
     return report
 
 
+@contextmanager
+def _reading():
+    """Database errors become the protocol's temporary failure, so the edge answers 4xx."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise DirectoryUnavailable(str(exc.orig or exc)[:200]) from exc
+
+
 class SqlDirectory:
     """The `ingest.directory.Directory` protocol over the store."""
 
@@ -164,12 +175,12 @@ class SqlDirectory:
         self._sessions = sessions
 
     def account(self, client_number: str) -> Account | None:
-        with self._sessions() as session:
+        with _reading(), self._sessions() as session:
             row = session.get(AccountRow, client_number)
             return self._build(session, row) if row else None
 
     def accounts_for_email(self, email: str) -> list[Account]:
-        with self._sessions() as session:
+        with _reading(), self._sessions() as session:
             numbers = session.scalars(
                 select(ContactRow.client_number).where(ContactRow.email == email.lower()).distinct()
             ).all()
