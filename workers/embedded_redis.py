@@ -31,7 +31,8 @@ class EmbeddedRedis:
     def __init__(
         self, directory: Path, *, port: int = 0, socket: Path | None = None, appendonly: bool = True
     ):
-        self.directory, self.port, self.appendonly = Path(directory), port, appendonly
+        # Absolute: redis-server changes into --dir before it opens its log file.
+        self.directory, self.port, self.appendonly = Path(directory).resolve(), port, appendonly
         self.socket = (
             socket if socket is not None else (None if port else self.directory / "redis.sock")
         )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.model import Content, Decision
@@ -213,18 +213,3 @@ def _record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: P
     session.flush()
     event(session, "page-scheduled", intake.id, ticket.id, due_at=plan.page_at.isoformat())
     return [page.id]
-
-
-def recent_acks(session: Session, recipient: str, period: timedelta) -> int:
-    """Acknowledgements sent or pending to one address within the period (rate limit)."""
-    since = utcnow() - period
-    return (
-        session.scalar(
-            select(func.count(AckRow.id)).where(
-                func.lower(AckRow.recipient) == recipient.lower(),
-                AckRow.status.in_(["pending", "sending", "sent"]),
-                AckRow.created_at >= since,
-            )
-        )
-        or 0
-    )
