@@ -17,8 +17,9 @@ from workers.policy import default_policy
 
 pytestmark = pytest.mark.integration
 PARIS = ZoneInfo("Europe/Paris")
-TUESDAY_10H = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
-SATURDAY_3H = datetime(2026, 11, 28, 3, 0, tzinfo=PARIS)
+# Moments far in the future, so that pages they schedule stay scheduled whenever the suite runs.
+TUESDAY_10H = datetime(2030, 12, 3, 10, 0, tzinfo=PARIS)
+SATURDAY_3H = datetime(2030, 11, 30, 3, 0, tzinfo=PARIS)
 
 
 def phone(key: str) -> str:
@@ -96,7 +97,7 @@ def test_an_urgent_request_on_a_24_7_contract_at_night_in_english_names_the_nigh
         if line.fee:
             assert re.sub(r"\s", "", line.fee) in re.sub(r"\s", "", body)
     assert "04:00" in body  # 1 h GTI from 03:00 on a 24/7 contract
-    assert detail["pages"][0]["due_at"].startswith("2026-11-28T02:00")  # paged at once (UTC)
+    assert detail["pages"][0]["due_at"].startswith("2030-11-30T02:00")  # paged at once (UTC)
 
 
 def test_an_urgent_request_on_a_business_contract_at_night_waits_for_monday_and_names_the_switchboard(
@@ -111,10 +112,10 @@ def test_an_urgent_request_on_a_business_contract_at_night_waits_for_monday_and_
     ack, _, detail = one_ack(tmp_path, redis_url, sink, SATURDAY_3H, mail)
     body = text_of(ack)
     assert phone("switchboard") in body and phone("oncall") not in body
-    assert "lundi 30 novembre 2026 à 08:00" in body  # work starts, page scheduled
-    assert "lundi 30 novembre 2026 à 12:00" in body  # 4 h GTI counted in covered hours
+    assert "lundi 2 décembre 2030 à 08:00" in body  # work starts, page scheduled
+    assert "lundi 2 décembre 2030 à 12:00" in body  # 4 h GTI counted in covered hours
     page = detail["pages"][0]
-    assert page["due_at"].startswith("2026-11-30T07:00") and page["status"] == "scheduled"
+    assert page["due_at"].startswith("2030-12-02T07:00") and page["status"] == "scheduled"
 
 
 def test_an_urgent_request_without_a_dedicated_service_is_routine_and_says_why(
@@ -207,3 +208,31 @@ def test_the_acknowledgement_rate_limit_per_sender_holds(tmp_path, redis_url, si
         stack.stop()
     assert len(received) == 2
     assert reasons.count("rate-limited") == 2
+
+
+def test_an_urgent_covered_request_pages_the_on_call_team_once_and_the_ticket_shows_it(
+    tmp_path, redis_url, sink
+):
+    last_saturday = datetime(2026, 11, 21, 3, 0, tzinfo=PARIS)  # in the past: the page is due now
+    stack = run_stack(
+        tmp_path, redis_url, sink, last_saturday, oncall_email="astreinte@dri.example"
+    )
+    try:
+        mail = customer_mail(
+            sender="thomas.guillou@ouest-medias.fr",
+            name="Thomas Guillou",
+            subject="Production server down",
+            body="Hello,\n\nOur production server is down, all our sites are unreachable.\n\nThomas Guillou\nCustomer ID 42118\n",
+        )
+        assert send(stack.smtp_address, mail)[0] == 250
+        delivered = acks(sink, 2, quiet=2.5)
+        [ticket] = stack.tickets()
+        detail = stack.ticket(ticket["number"])
+    finally:
+        stack.stop()
+    recipients = sorted(m["To"].addresses[0].addr_spec for m in delivered)
+    assert recipients == ["astreinte@dri.example", "thomas.guillou@ouest-medias.fr"]
+    page = next(m for m in delivered if m["To"].addresses[0].addr_spec == "astreinte@dri.example")
+    assert str(ticket["number"]) in page["Subject"] and page["Auto-Submitted"] == "auto-generated"
+    assert detail["pages"][0]["status"] == "sent"
+    assert any(event["kind"] == "paged" for event in detail["trail"])
