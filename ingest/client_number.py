@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ingest.model import Content, Finding
 from ingest.normalize import unescape, unify_punctuation
-from ingest.number_decoys import STRUCTURAL, Postcode, Spot, number_words, vocab
+from ingest.number_decoys import STRUCTURAL, Postcode, Spot, last_number_words, vocab
 from ingest.text_split import Split, split_text
 
 FIELD = "client_number"
@@ -28,7 +28,7 @@ def anchor(spot: Spot) -> str | None:
     v = vocab()
     found = None
     previous, before, _ = spot.lines()
-    words = reversed(number_words(before or previous))
+    words = reversed(last_number_words(before or previous, v["max_fillers"] + 1))
     for seen, word in enumerate(words):
         if word in v["keywords"]:
             return "keyword"
@@ -71,12 +71,16 @@ class Search:
     zones: dict[str, str]
     known: Callable[[str], bool]
     findings: list[Finding]
+    verdicts: dict[str, list] = field(default_factory=dict)  # zone: [(spot, verdict, rule)]
+    rejected: set = field(default_factory=set)  # (rule, number, why) already in findings
 
     def judged(self, zones: tuple[str, ...], kind: str) -> list[Spot]:
         found = []
         for zone in zones:
-            for spot in spots(zone, self.zones.get(zone, "")):
-                verdict, rule = judge(spot)
+            if zone not in self.verdicts:
+                zone_spots = spots(zone, self.zones.get(zone, ""))
+                self.verdicts[zone] = [(spot, *judge(spot)) for spot in zone_spots]
+            for spot, verdict, rule in self.verdicts[zone]:
                 if verdict == "rejected":
                     self._reject(spot, rule)
                 elif verdict == kind:
@@ -85,9 +89,9 @@ class Search:
 
     def _reject(self, spot: Spot, rule: str) -> None:
         why = f"{spot.number!r} in the {spot.zone} looks like something else ({rule})"
-        finding = Finding(rule, FIELD, spot.number, why)
-        if finding not in self.findings:
-            self.findings.append(finding)
+        if (rule, spot.number, why) not in self.rejected:
+            self.rejected.add((rule, spot.number, why))
+            self.findings.append(Finding(rule, FIELD, spot.number, why))
 
     def choose(self, found: list[Spot]) -> Spot | None:
         """The first spot, or the first one the directory knows when several numbers differ."""

@@ -53,10 +53,15 @@ def _spellings(tokens: list[str]) -> set[str]:
 def matches(candidate: str, contact: Contact) -> bool:
     """True when the candidate holds the contact's complete name, in either order."""
     wanted = _spellings(name_tokens(contact.name))
+    longest = max(map(len, wanted), default=0)
     tokens = name_tokens(candidate)
     for i in range(len(tokens)):
-        for j in range(i + 1, len(tokens) + 1):
-            if "".join(tokens[i:j]) in wanted:
+        glued = ""
+        for token in tokens[i:]:
+            glued += token
+            if len(glued) > longest:  # words are never empty: longer from here on
+                break
+            if glued in wanted:
                 return True
     return False
 

@@ -20,6 +20,11 @@ def _vocab() -> dict:
     return config_files.load("vocabulary")["language"]
 
 
+@lru_cache(maxsize=2)
+def _markers(lang: str) -> frozenset[str]:
+    return frozenset(_vocab()[lang])
+
+
 def own_words(content: Content) -> str:
     """Subject and new text: quoted history, signature, disclaimer and pasted logs would vote
     for someone else."""
@@ -31,7 +36,7 @@ def votes(text: str) -> dict[str, int]:
     """Marker words of each language, plus words spelt with French accents."""
     v = _vocab()
     tokens = re.findall(r"[a-z0-9]+", fold(text))
-    counts = {lang: sum(t in set(v[lang]) for t in tokens) for lang in ("fr", "en")}
+    counts = {lang: sum(t in _markers(lang) for t in tokens) for lang in ("fr", "en")}
     accented = sum(bool(_FRENCH_LETTERS.search(w)) for w in text.split())
     counts["fr"] += accented * v["accent_weight"]
     return counts

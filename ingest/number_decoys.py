@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.normalize import fold, phrase_regex
+from ingest.normalize import fold, phrase_regex, phrase_search, reach
 from ingest.pasted_text import is_log_line
 
 
@@ -32,8 +32,15 @@ class Spot:
 
     def lines(self) -> tuple[str, str, str]:
         """(previous line, its own line up to the number, its own line after the number)."""
-        head = self.text[: self.start].split("\n")
-        return (head[-2] if len(head) > 1 else ""), head[-1], self.text[self.end :].split("\n")[0]
+        text, own = self.text, self.text.rfind("\n", 0, self.start)
+        previous = text[text.rfind("\n", 0, own) + 1 : own] if own >= 0 else ""
+        stop = text.find("\n", self.end)
+        return previous, text[own + 1 : self.start], text[self.end : None if stop < 0 else stop]
+
+    def line_span(self) -> tuple[int, int]:
+        """(start, end) of the number's own line in `text`."""
+        stop = self.text.find("\n", self.end)
+        return self.text.rfind("\n", 0, self.start) + 1, len(self.text) if stop < 0 else stop
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +54,35 @@ _TOKEN = re.compile(r"n°|[^\W_]+|[#:=-]")
 def number_words(text: str) -> list[str]:
     """Folded words and the punctuation that may sit between a keyword and its number."""
     return _TOKEN.findall(fold(text))
+
+
+# Folding is the same on either side of these characters (never inside an HTML entity), and no
+# word holds one; nor these others, in a text without "&".
+_CUT = re.compile(r"[ <]")
+_CUT_PLAIN = re.compile(r"[ <;,.|/!?()\[\]{}\"'*+@%$~^`]")
+
+
+def _cut(text: str, start: int, end: int, last: bool) -> int:
+    """Index of the first (or last) cut character in text[start:end], or -1."""
+    cuts = _CUT if "&" in text else _CUT_PLAIN
+    if not last:
+        hit = cuts.search(text, start, end)
+        return hit.start() if hit else -1
+    hits = [hit.start() for hit in cuts.finditer(text, start, end)]
+    return hits[-1] if hits else -1
+
+
+def last_number_words(text: str, count: int) -> list[str]:
+    """number_words(text)[-count:], folding only the end of a long line."""
+    size = 64
+    while size < len(text):
+        cut = _cut(text, max(0, len(text) - 4 * size), len(text) - size, last=True)
+        if cut >= 0:
+            found = number_words(text[cut:])
+            if len(found) >= count:
+                return found[len(found) - count :]
+        size *= 4
+    return number_words(text)[-count:]
 
 
 @lru_cache(maxsize=8)
@@ -128,8 +164,33 @@ class InLogLine:
     description = "a PID, queue id, line number or port in pasted log or technical output"
 
     def rejects(self, spot: Spot) -> bool:
+        start, end = spot.line_span()
+        if spot.end - spot.start == len(spot.number):  # the line as written: one verdict a line
+            return _log_line_at(spot.text, start, end)
         _, before, after = spot.lines()
         return is_log_line(before + spot.number + after)
+
+
+@lru_cache(maxsize=256)
+def _log_line_at(text: str, start: int, end: int) -> bool:
+    return is_log_line(text[start:end])
+
+
+def _fold_head(text: str, key: str) -> str:
+    """fold(text), or the fold of a head of it (cut before a `_CUT`), long enough for a match at its
+    start to read the same (the fold of the head is a head of the fold)."""
+    most = reach(vocab()[key])
+    size = 64
+    while most is not None and size < len(text):
+        cut = _cut(text, size, 4 * size, last=False)
+        if cut < 0:
+            size *= 4
+            continue
+        head = fold(text[:cut])
+        if len("".join(head.split())) > most + 2:
+            return head
+        size *= 4
+    return fold(text)
 
 
 class Postcode:
@@ -138,10 +199,21 @@ class Postcode:
 
     def rejects(self, spot: Spot) -> bool:
         previous, before, after = spot.lines()
-        if _around("postcode_next_words", r"\s*(?:LIST)").match(fold(after)):
+        if self._found(
+            "postcode_next_words", r"\s*(?:LIST)", _fold_head(after, "postcode_next_words")
+        ):
             return True
         near = fold(before + "\n" + previous)
-        return bool(_around("address_words", "LIST").search(near)) or self._caps_town(after)
+        return self._found("address_words", "LIST", near) or self._caps_town(after)
+
+    @staticmethod
+    def _found(key: str, template: str, folded: str) -> bool:
+        r"""The vocabulary list set in its template matches (at the start for a `\s*` one);
+        not tried when none of its entries can occur in the text."""
+        if phrase_search(folded, vocab()[key]) is None:
+            return False
+        regex = _around(key, template)
+        return bool(regex.match(folded) if template.startswith("\\s*") else regex.search(folded))
 
     @staticmethod
     def _caps_town(after: str) -> bool:

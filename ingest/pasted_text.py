@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.normalize import fold, phrase_regex
+from ingest.normalize import fold, phrase_search
 
 
 @dataclass(frozen=True)
@@ -18,8 +18,8 @@ class _Patterns:
     technical_token: re.Pattern
     min_tokens: int
     technical_share: float
-    disclaimer: re.Pattern | None  # starts a legal notice
-    disclaimer_more: re.Pattern | None  # a following paragraph that continues it
+    disclaimer: list[str]  # phrases that start a legal notice
+    disclaimer_more: list[str]  # in a following paragraph, they continue it
 
 
 @lru_cache(maxsize=1)
@@ -33,13 +33,18 @@ def _patterns() -> _Patterns:
         technical_token=re.compile(v["technical_token_pattern"]),
         min_tokens=v["dense_line_min_tokens"],
         technical_share=v["dense_line_technical_share"],
-        disclaimer=phrase_regex(v["disclaimer_markers"]),
-        disclaimer_more=phrase_regex(v["disclaimer_continuations"]),
+        disclaimer=v["disclaimer_markers"],
+        disclaimer_more=v["disclaimer_continuations"],
     )
 
 
 def is_log_line(line: str) -> bool:
-    """A log line, SMTP reply, stack frame, access-log entry or a line dense with paths and codes."""
+    """A log line, SMTP reply, stack frame, access-log entry or a line dense with paths and codes
+    (cached: the rules of one request ask about the same lines)."""
+    return _is_log_line(line) if len(line) <= 1000 else _log_line(line)
+
+
+def _log_line(line: str) -> bool:
     p, text = _patterns(), line.strip()
     if not text:
         return False
@@ -51,6 +56,9 @@ def is_log_line(line: str) -> bool:
     tokens = [t for t in text.split() if not re.fullmatch(r"[\d\W]{1,4}|\W+", t)]
     technical = sum(bool(p.technical_token.search(t)) for t in tokens)
     return len(tokens) >= p.min_tokens and technical >= p.technical_share * len(tokens)
+
+
+_is_log_line = lru_cache(maxsize=4096)(_log_line)
 
 
 def without_log_lines(text: str) -> str:
@@ -70,10 +78,12 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _marker_line(folded_lines: list[str], first: int, end: int, regex) -> int | None:
+def _marker_line(folded_lines: list[str], first: int, end: int, phrases) -> int | None:
     """The line of a paragraph where a (possibly wrapped) marker phrase begins."""
     folded = folded_lines[first:end]
-    hit = regex.search(" ".join(folded)) if regex else None
+    joined = " ".join(folded)
+    regex = phrase_search(joined, phrases)
+    hit = regex.search(joined) if regex else None
     if not hit:
         return None
     offset = 0

@@ -10,6 +10,8 @@ from ingest import config_files
 from ingest.normalize import fold, phrase_regex
 from ingest.pasted_text import split_disclaimer
 
+_RULE = re.compile(r"[_=*-]+")
+
 
 @dataclass(frozen=True)
 class Split:
@@ -70,39 +72,58 @@ def _key(line: str) -> str:
     return fold(line).strip().strip("*_ ").replace("*", "")
 
 
+class _Keys:
+    """`_key` of each line, folded once and only for the lines a rule looks at."""
+
+    def __init__(self, lines: list[str]):
+        self.lines, self.done = lines, [None] * len(lines)
+
+    def __getitem__(self, i: int) -> str:
+        if self.done[i] is None:
+            self.done[i] = _key(self.lines[i])
+        return self.done[i]
+
+    def span(self, start: int, end: int) -> list[str]:
+        return [self[i] for i in range(start, min(end, len(self.lines)))]
+
+
 def _starts(regex: re.Pattern | None, key: str) -> bool:
     return bool(regex and regex.match(key))
 
 
-def _attribution_start(lines: list[str], i: int, m: _Markers) -> int | None:
+def _attribution_start(lines: list[str], keys: _Keys, i: int, m: _Markers) -> int | None:
     """First line of a reply attribution ending on line i, possibly wrapped over lines."""
-    key = _key(lines[i])
+    key = keys[i]
     if not (m.endings and m.endings.match(key)):
         return None
     for j in range(i, max(0, i - m.attribution_join + 1) - 1, -1):
-        block = lines[j : i + 1]
-        joined = " ".join(_key(line) for line in block)
-        if all(ln.strip() for ln in block) and m.attribution and m.attribution.fullmatch(joined):
+        joined = " ".join(keys.span(j, i + 1))
+        if (
+            all(ln.strip() for ln in lines[j : i + 1])
+            and m.attribution
+            and m.attribution.fullmatch(joined)
+        ):
             return j
     return i if m.attribution_line and m.attribution_line.fullmatch(key) else None
 
 
-def _is_header_block(lines: list[str], i: int, m: _Markers) -> bool:
-    if not _starts(m.block_first, _key(lines[i])):
+def _is_header_block(keys: _Keys, i: int, m: _Markers) -> bool:
+    if not _starts(m.block_first, keys[i]):
         return False
-    following = [_key(line) for line in lines[i + 1 : i + 7]]
+    following = keys.span(i + 1, i + 7)
     return sum(_starts(m.block_fields, key) for key in following) >= m.block_min_fields
 
 
 def _history_start(lines: list[str], m: _Markers) -> tuple[int, bool] | None:
     """Index of the first line of unquoted history, and whether it is a forward."""
-    for i, line in enumerate(lines):
-        key = _key(line)
+    keys = _Keys(lines)
+    for i in range(len(lines)):
+        key = keys[i]
         if _starts(m.forward, key):
             return i, True
-        if _starts(m.original, key) or _is_header_block(lines, i, m):
+        if _starts(m.original, key) or _is_header_block(keys, i, m):
             return i, False
-        start = _attribution_start(lines, i, m)
+        start = _attribution_start(lines, keys, i, m)
         if start is not None:
             return start, False
     return None
@@ -138,12 +159,12 @@ def _looks_like_signature_line(line: str, m: _Markers) -> bool:
     return not text.endswith(".") or count <= 3
 
 
-def _closing_ok(lines: list[str], i: int, weak: bool, m: _Markers) -> bool:
-    after = [line for line in lines[i + 1 :] if line.strip()]
+def _closing_ok(lines: list[str], i: int, end: int, count: int, weak: bool, m: _Markers) -> bool:
+    """Whether lines[i + 1 : end], `count` of them not blank, can follow a closing."""
     if not weak:
-        return len(after) <= m.strong_max_lines
-    return len(after) <= m.weak_max_lines and all(
-        _looks_like_signature_line(line, m) for line in after
+        return count <= m.strong_max_lines
+    return count <= m.weak_max_lines and all(
+        _looks_like_signature_line(line, m) for line in lines[i + 1 : end] if line.strip()
     )
 
 
@@ -171,16 +192,37 @@ def _closing_kind(key: str, m: _Markers) -> bool | None:
 def _signature_start(lines: list[str], m: _Markers) -> int | None:
     delimiter = next((i for i, ln in enumerate(lines) if _starts(m.delimiter, ln.rstrip())), None)
     end = len(lines) if delimiter is None else delimiter
+    count = 0  # lines not blank below line i, up to `end`
     for i in range(end - 1, -1, -1):
         kind = _closing_kind(_key(lines[i]), m)
-        if kind is not None and _closing_ok(lines[:end], i, kind, m):
+        if kind is not None and _closing_ok(lines, i, end, count, kind, m):
             return i if delimiter is None or delimiter - i <= 4 else delimiter
+        count += bool(lines[i].strip())
     return delimiter
+
+
+def _rules_start(text: str) -> int | None:
+    r"""Where `(\n\s*[_=*-]{5,}\s*)+$` matches first, in one pass: trailing rule lines."""
+    tail = len(text)
+    while tail and (text[tail - 1] in "_=*-" or text[tail - 1].isspace()):
+        tail -= 1
+    runs = [r.span() for r in _RULE.finditer(text, tail)]
+    if not runs or runs[-1][1] - runs[-1][0] < 5:
+        return None
+    j = len(runs) - 1  # first rule of the chain: 5+ characters, a line break before each
+    while j and runs[j - 1][1] - runs[j - 1][0] >= 5 and "\n" in text[runs[j - 1][1] : runs[j][0]]:
+        j -= 1
+    for k in (j, j + 1)[: len(runs) - j]:
+        gap = (runs[k - 1][1] if k else tail, runs[k][0])
+        if "\n" in text[gap[0] : gap[1]]:
+            return text.index("\n", *gap)
+    return None
 
 
 def _trim(lines: list[str]) -> str:
     text = "\n".join(lines).strip("\n")
-    return re.sub(r"(\n\s*[_=*-]{5,}\s*)+$", "", text).strip()
+    cut = _rules_start(text)
+    return (text if cut is None else text[:cut]).strip()
 
 
 @lru_cache(maxsize=16)

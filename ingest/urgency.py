@@ -9,7 +9,7 @@ from ingest.directory import Account
 from ingest.model import Content, Finding, Urgency
 from ingest.normalize import find_phrases, fold, has_phrase, mask, phrase_regex
 from ingest.suppression import AutoresponderHeader, AutoSubmitted, DeliveryReport, OutOfOffice
-from ingest.urgency_context import clause, customer_text, terms
+from ingest.urgency_context import clause_has, customer_text, terms
 from ingest.urgency_context import vocab as _vocab
 
 FIELD = "urgency"
@@ -92,7 +92,7 @@ class OutageWords:
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
         found = [m for m, neg in terms(text, "outage_terms", scoped=True) if not neg]
         for m, neg in terms(text, "conditional_outage_terms", scoped=True):
-            if not neg and has_phrase(clause(text, *m.span()), _vocab()["service_nouns"]):
+            if not neg and clause_has(text, m, "service_nouns"):
                 found.append(m)
         return [Signal(self.name, STRONG, " ".join(m.group().split())) for m in found]
 
