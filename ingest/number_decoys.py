@@ -204,7 +204,7 @@ class Postcode:
         ):
             return True
         near = fold(before + "\n" + previous)
-        return self._found("address_words", "LIST", near) or self._caps_town(after)
+        return self._found("address_words", "LIST", near) or self._town(after)
 
     @staticmethod
     def _found(key: str, template: str, folded: str) -> bool:
@@ -216,8 +216,12 @@ class Postcode:
         return bool(regex.match(folded) if template.startswith("\\s*") else regex.search(folded))
 
     @staticmethod
-    def _caps_town(after: str) -> bool:
-        found = re.match(r"\s+([A-ZÀ-Ý][A-ZÀ-Ý' -]{2,})\s*$", after)
+    def _town(after: str) -> bool:
+        """A town closes the line: "BREST", "Ostwald", "Saint-Pol-de-Léon", "Le Relecq-Kerhuon"."""
+        found = re.match(r"\s+([A-ZÀ-Ý][A-ZÀ-Ý' -]{2,})\s*$", after) or re.match(
+            r"\s+([A-ZÀ-Ý][a-zà-ÿ'’]+(?:[ -](?:[A-ZÀ-Ý]|sur\b|en\b|de\b|la\b|le\b|les\b)[\wà-ÿ'’]*){0,4})\s*$",
+            after,
+        )
         if not found:
             return False
         names = set(number_words(found.group(1)))

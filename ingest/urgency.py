@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from ingest.directory import Account
 from ingest.model import Content, Finding, Urgency
 from ingest.normalize import find_phrases, fold, has_phrase, mask, phrase_regex
-from ingest.suppression import AutoresponderHeader, AutoSubmitted, DeliveryReport, OutOfOffice
+from ingest.suppression import (
+    AutoresponderHeader,
+    AutoSubmitted,
+    DeliveryReport,
+    ListMail,
+    OutOfOffice,
+    PrecedenceBulk,
+)
 from ingest.urgency_context import clause_has, customer_text, terms
 from ingest.urgency_context import vocab as _vocab
 
@@ -28,8 +35,17 @@ class Signal:
 
 class AutomaticMessage:
     name = "automatic-message"
-    description = "an auto-reply, bounce or machine-generated mail asks for nothing"
-    detectors = (AutoSubmitted(), AutoresponderHeader(), OutOfOffice(), DeliveryReport())
+    description = (
+        "an auto-reply, bounce, bulk or list mail asks for nothing (and never pages on-call)"
+    )
+    detectors = (
+        AutoSubmitted(),
+        AutoresponderHeader(),
+        OutOfOffice(),
+        DeliveryReport(),
+        PrecedenceBulk(),
+        ListMail("list_headers", "list_precedence_values"),
+    )
 
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
         if content.channel != "smtp":

@@ -145,3 +145,20 @@ def test_pids_and_line_numbers_in_pasted_log_lines_are_no_client_number():
         "Mar 12 10:00:02 mx1 sshd[23456]: Accepted publickey for deploy\n"
     )
     assert number_in(text) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Coopérative Maraîchère – 67540 Ostwald",
+        "12 rue de la Gare, 29480 Le Relecq-Kerhuon",
+        "Atelier Picard\n56100 Lorient",
+        "Siège : 22300 Lannion",
+    ],
+)
+def test_a_postcode_before_a_title_case_town_closing_the_line_is_no_client_number(line):
+    assert number_in(f"Bonjour,\n\nune question sur nos DNS.\n\nCordialement,\n{line}\n") is None
+
+
+def test_a_number_before_a_town_still_counts_when_a_keyword_names_it():
+    assert number_in("Client 20481 Brest\nnotre site est lent") == "20481"

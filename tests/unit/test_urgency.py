@@ -266,3 +266,20 @@ def test_a_failure_confined_to_one_workstation_is_no_outage(text, subject):
 def test_a_failure_that_hits_everyone_is_an_outage_even_in_outlook():
     text = "Plus aucun mail sur Outlook depuis ce matin, pour tout le monde."
     assert urgency(text).requested is True
+
+
+def test_list_or_bulk_mail_never_asks_for_urgent_handling():
+    for header in ({"List-Id": "<team.example.org>"}, {"Precedence": "bulk"}):
+        result = urgency("our staging server seems down", headers=list(header.items()))
+        assert (result.level, result.requested) == ("routine", False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A developer dropped the production invoices table 15 minutes ago, please restore it",
+        "we truncated the orders database by mistake, we need last night's backup",
+    ],
+)
+def test_a_dropped_or_truncated_table_is_data_loss(text):
+    assert urgency(text).level == "urgent"
