@@ -68,12 +68,14 @@ class Routes:
         except TooLarge as error:
             raise Problem("payload-too-large", str(error)) from None
 
+    async def partner_name(self, request: Request, body: bytes) -> str:
+        """From the path, or (`/v1/requests`) from the header or the signature itself."""
+        return request.path_params.get("partner") or await self.gate.identify(request, body)
+
     @guarded
     async def post_request(self, request: Request) -> Response:
-        name, body = (
-            request.path_params["partner"],
-            await self.body(request, self.settings.max_body),
-        )
+        body = await self.body(request, self.settings.max_body)
+        name = await self.partner_name(request, body)
         partner, key = await self.gate.signed(request, name, body)
         model = parse(RequestIn, body, self.settings)
         self.gate.allow(partner, [model.client_number])
@@ -143,7 +145,7 @@ class Routes:
 
     @guarded
     async def get_status(self, request: Request) -> Response:
-        name, intake_id = request.path_params["partner"], request.path_params["intake_id"]
+        name, intake_id = await self.partner_name(request, b""), request.path_params["intake_id"]
         partner, _ = await self.gate.signed_or_bearer(request, name, b"")
         found = await asyncio.to_thread(self.services.statuses.status, partner.name, intake_id)
         if found is None:
@@ -196,6 +198,9 @@ def create_app(
         Route("/readyz", routes.readyz, methods=["GET"]),
         Route("/openapi.json", routes.openapi_json, methods=["GET"]),
         Route("/docs", routes.docs, methods=["GET"]),
+        # Partner-less forms: the partner is named by `webhook-partner` or found by its signature.
+        Route("/v1/requests", routes.post_request, methods=["POST"]),
+        Route("/v1/requests/{intake_id:str}", routes.get_status, methods=["GET"]),
         Route(f"{partner}/requests", routes.post_request, methods=["POST"]),
         Route(partner + "/requests/{intake_id:str}", routes.get_status, methods=["GET"]),
         Route(f"{partner}/alertmanager", routes.post_alerts, methods=["POST"]),

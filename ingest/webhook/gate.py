@@ -33,6 +33,27 @@ class Gate:
             self._cache[name] = (time.monotonic(), partner)
         return partner
 
+    async def identify(self, request: Request, body: bytes) -> str:
+        """For the partner-less routes: the `webhook-partner` header, else the partner one of
+        whose secrets signed the request ("" when none did: the signature check then says 401)."""
+        named = request.headers.get("webhook-partner", "").strip()
+        if named or "webhook-signature" not in request.headers:
+            return named
+        for name in await asyncio.to_thread(self.partners.names):
+            partner = await self.partner(name)
+            try:
+                signatures.verify(
+                    request.headers,
+                    body,
+                    partner.secrets,
+                    now=self.clock(),
+                    tolerance=self.settings.tolerance,
+                )
+            except signatures.AuthFailure:
+                continue
+            return name
+        return ""
+
     async def signed(self, request: Request, name: str, body: bytes) -> tuple[Partner, str]:
         """Standard Webhooks signature; returns the partner and its idempotency key."""
         partner = await self.partner(name)

@@ -40,6 +40,10 @@ class Partners(Protocol):
         """The partner with its active secrets, or None (unknown or revoked)."""
         ...
 
+    def names(self) -> list[str]:
+        """Names of the partners not revoked."""
+        ...
+
 
 class Idempotency(Protocol):
     def begin(self, partner: str, key: str, body_sha256: str) -> Remembered | None:

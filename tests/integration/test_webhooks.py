@@ -316,3 +316,29 @@ def test_the_status_of_another_partners_request_is_not_found(edge, partner):
     other = PartnerClient(edge.url, "other", edge.partners().add("other", []))
     response = other.status(accepted["status_url"].replace(f"/{partner.name}/", "/other/"))
     assert (response.status_code, response.json()["type"]) == (404, "/docs#problem-not-found")
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named by header", "found by signature"])
+def test_the_partner_less_path_finds_the_partner_by_header_or_by_its_signature(
+    edge, partner, named
+):
+    body = json.dumps(request_payload()).encode()
+    headers = partner.headers(body)
+    if named:
+        headers["webhook-partner"] = partner.name
+    response = partner.http.post("/v1/requests", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert intakes(edge.settings, partner.name) == 1
+    status = partner.http.get(f"/v1/requests/{accepted['intake_id']}", headers=partner.headers(b""))
+    assert status.status_code == 200 and status.json()["intake_id"] == accepted["intake_id"]
+
+
+def test_the_partner_less_path_refuses_a_signature_no_partner_made(edge, partner):
+    body = json.dumps(request_payload()).encode()
+    stranger = "whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
+    response = partner.http.post(
+        "/v1/requests", content=body, headers=partner.headers(body, secret=stranger)
+    )
+    assert response.status_code == 401
+    assert intakes(edge.settings, partner.name) == 0

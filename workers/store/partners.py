@@ -102,6 +102,9 @@ class SqlPartners:
             ):
                 row.expires_at = now
 
+    def names(self) -> list[str]:
+        return [view.name for view in self.list() if not view.revoked]
+
     def list(self) -> list[PartnerView]:
         now = utcnow()
         with self.sessions() as session:
