@@ -22,22 +22,13 @@ Usage: .venv/bin/python bench/http_throughput.py [--requests 2000] [--concurrenc
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from smtp_throughput import Progress, percentile, postgres_reachable  # same folder
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import common  # same folder; also puts the repository on sys.path, for tests.support
 
 TARGETS = ("baseline", "sqlite", "postgres")
 PARTNER = "bench-reseller"
@@ -121,72 +112,28 @@ def serve(args: argparse.Namespace) -> None:
     serve_web(settings)
 
 
-class Server:
+class Server(common.Server):
     """A target in a child process; for guichet, with its own Redis, database and partner."""
 
-    def __init__(self, target: str, home: Path):
-        from tests.support.services import free_port
+    script = __file__
+    # Lift the per-partner token bucket (10/s by default): the bucket still runs, but the
+    # bench measures the edge, not the limit.
+    env = {"GUICHET_WEBHOOK_RATE": "1000000", "GUICHET_WEBHOOK_BURST": "1000000"}
 
-        self.target, self.home, self.port = target, home, free_port()
-        self.redis = self.pg = self.process = None
-
-    def start(self) -> Server:
+    def ready(self) -> bool:
         import httpx
 
-        command = [sys.executable, __file__, "--serve", self.target, "--port", str(self.port)]
-        if self.target != "baseline":
-            command += self._prepare_guichet()
-        self.log = (self.home / f"{self.target}.log").open("wb")
-        # Lift the per-partner token bucket (10/s by default): the bucket still runs, but the
-        # bench measures the edge, not the limit.
-        env = {**os.environ, "GUICHET_WEBHOOK_RATE": "1000000", "GUICHET_WEBHOOK_BURST": "1000000"}
-        self.process = subprocess.Popen(command, stderr=self.log, stdout=self.log, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/", timeout=2)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{self.target} did not start:\n{tail}")
+        try:
+            httpx.get(f"http://127.0.0.1:{self.port}/", timeout=2)
+            return True
+        except httpx.TransportError:
+            return False
 
-    def _prepare_guichet(self) -> list[str]:
-        from ingest.config_files import config_dir
-        from tests.support.services import PostgresDatabases, free_port
-        from workers.embedded_redis import EmbeddedRedis
-        from workers.store.directory import read_csv, store_accounts
+    def setup_database(self, url: str) -> None:
         from workers.store.engine import session_factory
-        from workers.store.migrate import upgrade
         from workers.store.partners import SqlPartners, secret_box
 
-        self.redis = EmbeddedRedis(self.home / "redis", port=free_port(), socket=None).start()
-        if self.target == "postgres":
-            self.pg = PostgresDatabases()
-            url = self.pg.create()
-        else:
-            url = f"sqlite:///{self.home / 'guichet.sqlite3'}"
-        upgrade(url)
-        accounts, problems = read_csv(config_dir() / "directory-demo.csv")
-        assert not problems, problems
-        with session_factory(url).begin() as session:
-            store_accounts(session, accounts.values())
         SqlPartners(session_factory(url), secret_box(self.home)).add(PARTNER, ["20481"], SECRET)
-        return ["--home", str(self.home), "--database-url", url, "--redis-url", self.redis.url]
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.redis:
-            self.redis.stop()
-        if self.pg:
-            self.pg.drop_all()
 
 
 # -- client ----------------------------------------------------------------------------
@@ -199,9 +146,8 @@ async def drive(port: int, bodies: list[bytes], concurrency: int, deadline: floa
     from ingest.webhook.signatures import sign
 
     pending = iter(bodies)
-    latencies: list[float] = []
-    codes: dict[int, int] = {}
-    errors: list[str] = []
+    outcome: dict = {"latencies": [], "codes": {}, "errors": []}
+    latencies, codes, errors = outcome["latencies"], outcome["codes"], outcome["errors"]
     url = f"http://127.0.0.1:{port}/v1/partners/{PARTNER}/requests"
 
     async def connection() -> None:
@@ -223,109 +169,43 @@ async def drive(port: int, bodies: list[bytes], concurrency: int, deadline: floa
                 codes[response.status_code] = codes.get(response.status_code, 0) + 1
                 progress(1)
 
-    started = time.perf_counter()
-    results = await asyncio.gather(
-        *(connection() for _ in range(concurrency)), return_exceptions=True
-    )
-    elapsed = time.perf_counter() - started
-    errors += [repr(r) for r in results if isinstance(r, BaseException)]
-    return {"elapsed": elapsed, "latencies": latencies, "codes": codes, "errors": errors}
+    return await common.run_connections(connection, concurrency, outcome)
 
 
 def run_target(target: str, args: argparse.Namespace, bodies, warmup, label: str) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"guichet-bench-http-{target}-") as tmp:
-        server = Server(target, Path(tmp)).start()
-        try:
-            asyncio.run(drive(server.port, warmup, 2, time.monotonic() + 60, lambda n: None))
-            progress = Progress(target + label, len(bodies), args.json)
-            deadline = time.monotonic() + args.timeout
-            outcome = asyncio.run(drive(server.port, bodies, args.concurrency, deadline, progress))
-        finally:
-            server.stop()
-    lat, sent = outcome["latencies"], sum(outcome["codes"].values())
-
-    def ms(p: float) -> float | None:
-        return round(percentile(lat, p) * 1000, 2) if lat else None
-
-    return {
-        "target": target,
-        "requests": sent,
-        "concurrency": args.concurrency,
-        "elapsed_s": round(outcome["elapsed"], 3),
-        "req_per_s": round(sent / outcome["elapsed"], 1) if sent else 0.0,
-        "p50_ms": ms(50),
-        "p95_ms": ms(95),
-        "p99_ms": ms(99),
-        "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
-        "non_202": sum(n for code, n in outcome["codes"].items() if code != 202),
-        "codes": {str(k): v for k, v in sorted(outcome["codes"].items())},
-        "errors": outcome["errors"][:5],
-    }
+    outcome = common.measure(
+        Server, target, "guichet-bench-http-", drive, bodies, warmup, args, label
+    )
+    return common.summarise(target, outcome, args.concurrency, "requests", "req_per_s", 202)
 
 
 def print_table(rows: list[dict]) -> None:
     header = ("target", "reqs", "reqs/s", "p50 ms", "p95 ms", "p99 ms", "non-202")
-    print(f"{header[0]:<10}" + "".join(f"{h:>10}" for h in header[1:]))
+    print(common.table_line(header[0], header[1:]))
     for r in rows:
         cells = (r["requests"], r["req_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"])
-        print(f"{r['target']:<10}" + "".join(f"{c:>10}" for c in (*cells, r["non_202"])))
+        print(common.table_line(r["target"], (*cells, r["non_202"])))
         if r["errors"] or r["non_202"]:
             print(f"{'':<10}  codes: {r['codes']} errors: {r['errors']}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=2000, help="requests per target")
-    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
-    parser.add_argument(
-        "--only", default=",".join(TARGETS), help=f"comma-separated subset of {','.join(TARGETS)}"
-    )
-    parser.add_argument(
-        "--rounds", type=int, default=1, help="interleaved rounds; the best one per target is kept"
-    )
-    parser.add_argument("--warmup", type=int, default=40, help="untimed requests first")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per target, at most")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--serve", choices=TARGETS, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--home", help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", help=argparse.SUPPRESS)
-    parser.add_argument("--redis-url", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        return serve(args)
-
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so servers, Redis and databases stop.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    targets = [t.strip() for t in args.only.split(",") if t.strip()]
-    if set(targets) - set(TARGETS):
-        parser.error(f"unknown target(s): {', '.join(sorted(set(targets) - set(TARGETS)))}")
-    if "postgres" in targets and not postgres_reachable():
-        targets.remove("postgres")
-        print("postgres skipped: PostgreSQL unreachable", file=sys.stderr)
+    started = common.start(__doc__, TARGETS, "request", serve)
+    if started is None:  # this is a child process, and its server has stopped
+        return
+    args, targets = started
+    common.skip_unreachable_postgres(targets)
     bodies = [make_body(i) for i in range(args.requests)]
     warmup = [make_body(-i) for i in range(1, args.warmup + 1)]
-    load_before = os.getloadavg()
-    best: dict[str, dict] = {}
-    for round_ in range(1, args.rounds + 1):
-        for target in targets:
-            row = run_target(target, args, bodies, warmup, f" (round {round_})")
-            if target not in best or row["req_per_s"] > best[target]["req_per_s"]:
-                best[target] = row
-    rows = [best[t] for t in targets]
-    load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
-    if args.json:
-        json.dump({"rounds": args.rounds, "loadavg": load, "results": rows}, sys.stdout, indent=2)
-        print()
-    else:
+    rows, load = common.best_of_rounds(
+        targets,
+        args.rounds,
+        lambda t, label: run_target(t, args, bodies, warmup, label),
+        "req_per_s",
+    )
+    if not args.json:
         print(f"{len(bodies)} requests of {len(bodies[0])} bytes", file=sys.stderr)
-        print_table(rows)
-        print(
-            f"best of {args.rounds} round(s); load average {load['before'][0]:.2f} before, "
-            f"{load['after'][0]:.2f} after, {load['cpus']} CPUs"
-        )
+    common.report(args.rounds, args.json, rows, load, print_table)
 
 
 if __name__ == "__main__":

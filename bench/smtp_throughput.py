@@ -30,21 +30,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import random
 import signal
 import smtplib
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # for tests.support (free ports, throw-away databases)
+import common  # same folder; also puts the repository on sys.path, for tests.support
 
 TARGETS = ("baseline", "parse", "sqlite", "postgres")
 RECIPIENT = "support@dri.example"
@@ -169,69 +164,18 @@ def serve(args: argparse.Namespace) -> None:
         asyncio.run(serve_smtp(settings))
 
 
-class Server:
+class Server(common.Server):
     """A target in a child process; for guichet, with its own Redis and database."""
 
-    def __init__(self, target: str, home: Path):
-        from tests.support.services import free_port
+    script = __file__
 
-        self.target, self.home, self.port = target, home, free_port()
-        self.redis = self.pg = None
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> Server:
-        command = [sys.executable, __file__, "--serve", self.target, "--port", str(self.port)]
-        if self.target in ("sqlite", "postgres"):
-            command += self._prepare_guichet()
-        self.log = (self.home / f"{self.target}.log").open("wb")
-        self.process = subprocess.Popen(command, stderr=self.log, stdout=self.log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with smtplib.SMTP("127.0.0.1", self.port, timeout=2) as smtp:
-                    smtp.noop()
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{self.target} did not start:\n{tail}")
-
-    def _prepare_guichet(self) -> list[str]:
-        from ingest.config_files import config_dir
-        from tests.support.services import PostgresDatabases, free_port
-        from workers.embedded_redis import EmbeddedRedis
-        from workers.store.directory import read_csv, store_accounts
-        from workers.store.engine import session_factory
-        from workers.store.migrate import upgrade
-
-        self.redis = EmbeddedRedis(self.home / "redis", port=free_port(), socket=None).start()
-        if self.target == "postgres":
-            self.pg = PostgresDatabases()
-            url = self.pg.create()
-        else:
-            url = f"sqlite:///{self.home / 'guichet.sqlite3'}"
-        upgrade(url)
-        accounts, problems = read_csv(config_dir() / "directory-demo.csv")
-        assert not problems, problems
-        with session_factory(url).begin() as session:
-            store_accounts(session, accounts.values())
-        return ["--home", str(self.home), "--database-url", url, "--redis-url", self.redis.url]
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.redis:
-            self.redis.stop()
-        if self.pg:
-            self.pg.drop_all()
+    def ready(self) -> bool:
+        try:
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=2) as smtp:
+                smtp.noop()
+            return True
+        except OSError:
+            return False
 
 
 # -- client ----------------------------------------------------------------------------
@@ -244,9 +188,8 @@ async def drive(
     import aiosmtplib
 
     pending = iter(messages)
-    latencies: list[float] = []
-    codes: dict[int, int] = {}
-    errors: list[str] = []
+    outcome: dict = {"latencies": [], "codes": {}, "errors": []}
+    latencies, codes, errors = outcome["latencies"], outcome["codes"], outcome["errors"]
 
     async def connection() -> None:
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60, start_tls=False)
@@ -276,131 +219,32 @@ async def drive(
             if smtp.is_connected:
                 await smtp.quit()
 
-    started = time.perf_counter()
-    results = await asyncio.gather(
-        *(connection() for _ in range(concurrency)), return_exceptions=True
-    )
-    elapsed = time.perf_counter() - started
-    errors += [repr(r) for r in results if isinstance(r, BaseException)]
-    return {"elapsed": elapsed, "latencies": latencies, "codes": codes, "errors": errors}
-
-
-class Progress:
-    """A counter line on stderr, redrawn at most 4 times a second."""
-
-    def __init__(self, label: str, total: int, quiet: bool):
-        self.label, self.total, self.done, self.shown = label, total, 0, 0.0
-        self.quiet, self.tty = quiet, sys.stderr.isatty()
-
-    def __call__(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        finished = self.done == self.total
-        if not self.quiet and (finished or (self.tty and now - self.shown > 0.25)):
-            self.shown = now
-            print(f"\r  {self.label}: {self.done}/{self.total}", end="", file=sys.stderr)
-            if finished:
-                print(file=sys.stderr)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    return await common.run_connections(connection, concurrency, outcome)
 
 
 def run_target(target: str, args: argparse.Namespace, messages, warmup, label: str) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"guichet-bench-{target}-") as tmp:
-        server = Server(target, Path(tmp)).start()
-        try:
-            asyncio.run(drive(server.port, warmup, 2, time.monotonic() + 60, lambda n: None))
-            progress = Progress(target + label, len(messages), args.json)
-            outcome = asyncio.run(
-                drive(
-                    server.port,
-                    messages,
-                    args.concurrency,
-                    time.monotonic() + args.timeout,
-                    progress,
-                )
-            )
-        finally:
-            server.stop()
-    lat = outcome["latencies"]
-    sent = sum(outcome["codes"].values())
-    return {
-        "target": target,
-        "messages": sent,
-        "concurrency": args.concurrency,
-        "elapsed_s": round(outcome["elapsed"], 3),
-        "msgs_per_s": round(sent / outcome["elapsed"], 1) if sent else 0.0,
-        "p50_ms": round(percentile(lat, 50) * 1000, 2) if lat else None,
-        "p95_ms": round(percentile(lat, 95) * 1000, 2) if lat else None,
-        "p99_ms": round(percentile(lat, 99) * 1000, 2) if lat else None,
-        "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
-        "non_250": sum(n for code, n in outcome["codes"].items() if code != 250),
-        "codes": {str(k): v for k, v in sorted(outcome["codes"].items())},
-        "errors": outcome["errors"][:5],
-    }
-
-
-def postgres_reachable() -> bool:
-    try:
-        from sqlalchemy import create_engine, text
-
-        from tests.support.services import PG_ADMIN_URL
-
-        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
+    outcome = common.measure(Server, target, "guichet-bench-", drive, messages, warmup, args, label)
+    return common.summarise(target, outcome, args.concurrency, "messages", "msgs_per_s", 250)
 
 
 def print_table(rows: list[dict]) -> None:
     header = ("target", "msgs", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "non-250")
-    print(f"{header[0]:<10}" + "".join(f"{h:>10}" for h in header[1:]))
+    print(common.table_line(header[0], header[1:]))
     for r in rows:
         if "skipped" in r:
             print(f"{r['target']:<10}  skipped: {r['skipped']}")
             continue
         cells = (r["messages"], r["msgs_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"])
-        print(f"{r['target']:<10}" + "".join(f"{c:>10}" for c in (*cells, r["non_250"])))
+        print(common.table_line(r["target"], (*cells, r["non_250"])))
         if r["errors"]:
             print(f"{'':<10}  errors: {r['errors']}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--messages", type=int, default=2000, help="messages per target")
-    parser.add_argument("--concurrency", type=int, default=8, help="client connections")
-    parser.add_argument(
-        "--only", default=",".join(TARGETS), help=f"comma-separated subset of {','.join(TARGETS)}"
-    )
-    parser.add_argument(
-        "--rounds", type=int, default=1, help="interleaved rounds; the best one per target is kept"
-    )
-    parser.add_argument("--warmup", type=int, default=40, help="untimed messages first")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per target, at most")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    parser.add_argument("--serve", choices=TARGETS, help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--home", help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", help=argparse.SUPPRESS)
-    parser.add_argument("--redis-url", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        return serve(args)
-
-    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so servers, Redis and databases stop.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    targets = [t.strip() for t in args.only.split(",") if t.strip()]
-    unknown = set(targets) - set(TARGETS)
-    if unknown:
-        parser.error(f"unknown target(s): {', '.join(sorted(unknown))}")
+    started = common.start(__doc__, TARGETS, "message", serve)
+    if started is None:  # this is a child process, and its server has stopped
+        return
+    args, targets = started
     messages = make_messages(args.messages)
     warmup = make_messages(args.warmup, seed=7)
     sizes = [len(raw) for _, raw in messages]
@@ -410,27 +254,14 @@ def main() -> None:
             f"(mean {statistics.fmean(sizes):.0f}), concurrency {args.concurrency}",
             file=sys.stderr,
         )
-    if "postgres" in targets and not postgres_reachable():
-        targets.remove("postgres")
-        print("postgres skipped: PostgreSQL unreachable", file=sys.stderr)
-    load_before = os.getloadavg()
-    best: dict[str, dict] = {}
-    for round_ in range(1, args.rounds + 1):  # interleaved, so load changes hit every target
-        for target in targets:
-            row = run_target(target, args, messages, warmup, f" (round {round_})")
-            if target not in best or row["msgs_per_s"] > best[target]["msgs_per_s"]:
-                best[target] = row
-    rows = [best[t] for t in targets]
-    load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
-    if args.json:
-        json.dump({"rounds": args.rounds, "loadavg": load, "results": rows}, sys.stdout, indent=2)
-        print()
-    else:
-        print_table(rows)
-        print(
-            f"best of {args.rounds} round(s); load average {load['before'][0]:.2f} before, "
-            f"{load['after'][0]:.2f} after, {load['cpus']} CPUs"
-        )
+    common.skip_unreachable_postgres(targets)
+    rows, load = common.best_of_rounds(
+        targets,
+        args.rounds,
+        lambda t, label: run_target(t, args, messages, warmup, label),
+        "msgs_per_s",
+    )
+    common.report(args.rounds, args.json, rows, load, print_table)
 
 
 if __name__ == "__main__":
