@@ -44,13 +44,17 @@ def is_log_line(line: str) -> bool:
     return _is_log_line(line) if len(line) <= 1000 else _log_line(line)
 
 
+_QUOTED = re.compile(r'"[^"\n]{0,300}"|«[^»\n]{0,300}»|“[^”\n]{0,300}”')
+
+
 def _log_line(line: str) -> bool:
     p, text = _patterns(), line.strip()
     if not text:
         return False
     if p.strong.search(text):
         return True
-    pairs = len(p.key_value.findall(text))
+    # A record value the customer quotes ("v=DMARC1; p=none") is part of their sentence.
+    pairs = len(p.key_value.findall(_QUOTED.sub('""', text)))
     if pairs >= 2 or (pairs and p.timestamp.search(text)):
         return True
     tokens = [t for t in text.split() if not re.fullmatch(r"[\d\W]{1,4}|\W+", t)]

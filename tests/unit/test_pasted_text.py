@@ -56,3 +56,9 @@ def test_a_notice_and_the_paragraph_continuing_it_are_split_off():
     kept, notice = split_disclaimer(lines)
     assert kept[:2] == ["Merci,", "Jean"] and not any(kept[2:])
     assert notice == [lines[3], lines[5]]
+
+
+def test_a_record_value_quoted_in_a_sentence_is_the_customers_words_not_a_log():
+    line = 'Hi, could you add a TXT record _dmarc.example.co.uk "v=DMARC1; p=none"? Thanks.'
+    assert not is_log_line(line)
+    assert is_log_line("to=<a@example.fr>, relay=none, delay=0.1, status=deferred")
