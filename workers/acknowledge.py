@@ -83,9 +83,7 @@ def _stubborn(step, *args) -> None:
 
 def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) -> RenderedAck:
     decision = decision_from_dict(intake.decision or {})
-    received = (
-        intake.received_at if intake.received_at.tzinfo else intake.received_at.replace(tzinfo=UTC)
-    )
+    received = intake.received_at  # aware: UTCDateTime
     guidance = guidance_for_decision(decision, rt.directory, received)
     context = build_context(
         ticket_number=ticket.number,

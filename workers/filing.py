@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
 
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
         if intake.status in ("ticketed", "duplicate"):
             return pending_work(session, intake)
         content, decision = _content_and_decision(rt, intake)
-        plan = _plan(rt, session, intake, content, decision)
+        plan = _plan(rt, intake, content, decision)
         outcome = file_intake(session, intake, content, decision, plan, rt.settings.ticket_tag)
     log.info(
         "intake filed",
@@ -49,18 +48,13 @@ def _lock(session: Session, intake_id: str) -> IntakeRow:
     return intake
 
 
-def _received(intake: IntakeRow):
-    received = intake.received_at
-    return received if received.tzinfo else received.replace(tzinfo=UTC)
-
-
 def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Decision]:
     """The stored decision (made at the edge); analysed again only if the edge could not."""
     envelope = Envelope(
         intake.channel,
         intake.envelope_sender,
         list(intake.recipients),
-        _received(intake),
+        intake.received_at,
         intake.client_ip,
         intake.partner,
     )
@@ -84,10 +78,8 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
     return content, rt.analyser.mail(intake.raw, envelope).decision
 
 
-def _plan(
-    rt: Runtime, session: Session, intake: IntakeRow, content: Content, decision: Decision
-) -> Plan:
-    guidance = guidance_for_decision(decision, rt.directory, _received(intake))
+def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Plan:
+    guidance = guidance_for_decision(decision, rt.directory, intake.received_at)
     recipient = _ack_recipient(intake, content)
     return Plan(
         ack_recipient=recipient,

@@ -20,8 +20,7 @@ log = logging.getLogger("guichet.page")
 def seconds_until_due(rt: Runtime, page_id: int) -> float:
     with rt.sessions() as session:
         page = session.get(PageRow, page_id)
-        due = page.due_at if page.due_at.tzinfo else page.due_at.replace(tzinfo=UTC)
-        return max(0.0, (due - datetime.now(UTC)).total_seconds())
+        return max(0.0, (page.due_at - datetime.now(UTC)).total_seconds())
 
 
 def send(rt: Runtime, page_id: int) -> str:

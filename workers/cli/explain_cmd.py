@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from ingest.analysis import Analyser
 from ingest.config_files import config_dir
 from ingest.directory import MemoryDirectory
 from ingest.settings import get_settings
+from workers.cli.output import print_json
 from workers.explaining import envelope_for_file, parse_at
 from workers.explaining import explain as explain_message
 from workers.runtime import Runtime, rules_for
@@ -52,8 +52,7 @@ def explain(
     envelope = envelope_for_file(raw, rt, parse_at(at), sender, list(recipients) or None)
     result = explain_message(rt, raw, envelope)
     if as_json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(result)
         return
     _print_human(result)
 
@@ -118,8 +117,7 @@ def eval_corpus(
     analyser = Analyser(MemoryDirectory(accounts.values()), rules_for(get_settings()))
     result = evaluate(analyser, corpus, parse_at(at), progress=not as_json)
     if as_json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(result)
         return
     for field, score in result["accuracy"].items():
         click.echo(f"{field:18s} {score['correct']:4d}/{score['total']:<4d} {score['ratio']:7.2%}")

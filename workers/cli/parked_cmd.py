@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
 from ingest.settings import get_settings
 from workers.broker import make_broker
+from workers.cli.output import print_json
 from workers.parking import parked, replay
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
@@ -43,10 +41,7 @@ def list_(include_replayed: bool, as_json: bool) -> None:
             "status",
             "replayed_at",
         )
-        json.dump(
-            [{f: getattr(r, f) for f in fields} for r in rows], sys.stdout, indent=2, default=str
-        )
-        sys.stdout.write("\n")
+        print_json([{f: getattr(r, f) for f in fields} for r in rows])
         return
     if not rows:
         click.echo("nothing parked")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from ingest.settings import get_settings
+from workers.cli.output import print_json
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.queries import list_tickets, ticket_detail
@@ -32,8 +32,7 @@ def list_(limit: int, as_json: bool) -> None:
     with _sessions()() as session:
         rows = list_tickets(session, limit)
     if as_json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(rows)
         return
     if not rows:
         click.echo("no tickets yet — send a mail to the SMTP listener (see README)")
@@ -56,8 +55,7 @@ def show(number: int, as_json: bool) -> None:
             f"no ticket #{number}; `guichet tickets list` shows the existing ones"
         )
     if as_json:
-        json.dump(detail, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(detail)
         return
     _print(detail)
 

@@ -70,7 +70,4 @@ class SqlIdempotency:
 
 
 def _age(row: IdempotencyRow) -> timedelta:
-    updated = (
-        row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=utcnow().tzinfo)
-    )
-    return utcnow() - updated
+    return utcnow() - row.updated_at

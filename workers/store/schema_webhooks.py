@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workers.store.schema import Base, utcnow
+from workers.store.schema import Base, UTCDateTime, utcnow
 
 
 class PartnerRow(Base):
     __tablename__ = "partners"
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     clients: Mapped[list] = mapped_column(JSON, default=list)  # empty: every account
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PartnerSecretRow(Base):
@@ -30,10 +30,8 @@ class PartnerSecretRow(Base):
     hint: Mapped[str] = mapped_column(
         String(16), default=""
     )  # last characters, to tell secrets apart
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True)
-    )  # None: until rotated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: until rotated
 
 
 class IdempotencyRow(Base):
@@ -45,7 +43,5 @@ class IdempotencyRow(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(Integer)  # None while in progress
     response: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
