@@ -151,7 +151,7 @@ class Server:
     def _prepare_guichet(self) -> list[str]:
         from ingest.config_files import config_dir
         from tests.support.services import PostgresDatabases, free_port
-        from workers.embedded_redis import EmbeddedRedis
+        from workers.running.embedded_redis import EmbeddedRedis
         from workers.store.directory import read_csv, store_accounts
         from workers.store.engine import session_factory
         from workers.store.migrate import upgrade

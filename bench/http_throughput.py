@@ -9,7 +9,7 @@ responses that were not 202.
 Targets, each served by uvicorn in its own child process (the client stays in this process):
 
   baseline   a bare Starlette app that reads the body and answers 202 (the floor: HTTP itself)
-  sqlite     `guichet web` (workers.web_process.serve_web): signature check, idempotency,
+  sqlite     `guichet web` (workers.running.web_process.serve_web): signature check, idempotency,
              rules, SqlJournal on SQLite (WAL, synchronous=FULL) in a temp dir, Redis broker
              on a temporary redis-server; workers NOT running; the per-partner rate
              limit is lifted (GUICHET_WEBHOOK_RATE/BURST) so that it is not what is measured
@@ -99,8 +99,8 @@ def serve(args: argparse.Namespace) -> None:
         uvicorn.Server(config).run()
         return
     from ingest.settings import Settings
-    from workers import logs
-    from workers.web_process import serve_web
+    from workers.running import logs
+    from workers.running.web_process import serve_web
 
     settings = Settings(
         home=Path(args.home),
@@ -143,7 +143,7 @@ async def drive(port: int, bodies: list[bytes], concurrency: int, deadline: floa
     """POST every body over `concurrency` keep-alive connections; stop at `deadline`."""
     import httpx
 
-    from ingest.webhook.signatures import sign
+    from ingest.edges.webhook.signatures import sign
 
     pending = iter(bodies)
     outcome: dict = {"latencies": [], "codes": {}, "errors": []}

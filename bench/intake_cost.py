@@ -5,8 +5,8 @@ What is measured, in this process, one message at a time, over every `tests/corp
 
   stdlib parse      email.message_from_bytes(policy=default) + get_body() + get_content()
   flanker parse     flanker mime.from_string() + the decoded body of every text part
-  guichet parse     ingest.mime.parse() alone (flanker first, stdlib fallback, HTML to text)
-  guichet rules     ingest.triage.decide() alone on the parsed Content (identify + classify)
+  guichet parse     ingest.reading.mime.parse() alone (flanker first, stdlib fallback, HTML to text)
+  guichet rules     ingest.rules.triage.decide() alone on the parsed Content (identify + classify)
   guichet Analyser  Analyser.mail(): parse + identify + classify, as a parser process runs it
 
 with a MemoryDirectory loaded from config/directory-demo.csv and the envelope of each
@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from flanker import mime as flanker_mime  # noqa: E402
 
-from ingest import mime  # noqa: E402
 from ingest.analysis import Analyser, Envelope  # noqa: E402
 from ingest.config_files import config_dir  # noqa: E402
 from ingest.directory import MemoryDirectory  # noqa: E402
+from ingest.reading import mime  # noqa: E402
+from ingest.rules.triage import decide  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
-from ingest.triage import decide  # noqa: E402
-from workers.runtime import rules_for  # noqa: E402
+from workers.running.runtime import rules_for  # noqa: E402
 from workers.store.directory import read_csv  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus"

@@ -12,7 +12,7 @@ Targets, each served by its own child process (the client stays in this process)
   baseline   bare aiosmtpd, the handler answers 250 at once (the floor: SMTP itself)
   parse      bare aiosmtpd parsing with the standard library (policy=default, get_body)
              inside the handler, on the event loop (DESIGN.md's ~300 mails/s reference)
-  sqlite     guichet's real listener (workers.edges.serve_smtp): parser processes,
+  sqlite     guichet's real listener (workers.running.edges.serve_smtp): parser processes,
              SqlJournal on SQLite (WAL, synchronous=FULL) in a temp dir, Redis broker on a
              temporary redis-server (appendfsync always); workers NOT running, so this is
              accept + analyse + durable commit + enqueue
@@ -133,7 +133,7 @@ async def serve_bare(handler, port: int) -> None:
     stopping = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
 
-    def factory() -> SMTP:  # the same options as ingest.smtp.smtp_factory
+    def factory() -> SMTP:  # the same options as ingest.edges.smtp.smtp_factory
         return SMTP(handler, hostname="bench", enable_SMTPUTF8=True, decode_data=False)
 
     server = await loop.create_server(factory, host="127.0.0.1", port=port)
@@ -150,8 +150,8 @@ def serve(args: argparse.Namespace) -> None:
         asyncio.run(serve_bare(ParseHandler(), args.port))
     else:
         from ingest.settings import Settings
-        from workers import logs
-        from workers.edges import serve_smtp
+        from workers.running import logs
+        from workers.running.edges import serve_smtp
 
         settings = Settings(
             home=Path(args.home),

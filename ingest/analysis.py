@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest import mime
 from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
-from ingest.triage import decide
+from ingest.reading import mime
+from ingest.rules.triage import decide
 
 
 @dataclass

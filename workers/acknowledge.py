@@ -12,11 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ingest.model import decision_from_dict
-from workers.ack_context import build_context
-from workers.ack_mail import ack_message_id, compose
-from workers.contract import guidance_for_decision
-from workers.render import RenderedAck, render_ack
-from workers.runtime import Runtime
+from workers.acks.context import build_context
+from workers.acks.live import render_ack
+from workers.acks.mail import ack_message_id, compose
+from workers.acks.render import RenderedAck
+from workers.escalation.contract import guidance_for_decision
+from workers.running.runtime import Runtime
 from workers.store.journal import storable
 from workers.store.schema import AckRow, IntakeRow, MessageRow, TicketRow, utcnow
 from workers.store.threading import tag_for

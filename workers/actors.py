@@ -8,7 +8,7 @@ from dramatiq.brokers.stub import StubBroker
 from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
 from workers import acknowledge, filing, paging
 from workers.broker import ACKS_QUEUE, PAGES_QUEUE
-from workers.runtime import runtime
+from workers.running.runtime import runtime
 
 if dramatiq.broker.global_broker is None:
     # Declared against a placeholder; `workers.broker.install` binds them to the real broker.

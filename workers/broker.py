@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -55,12 +56,10 @@ def make_broker(url: str | None, sessions: sessionmaker | None = None) -> dramat
     return broker
 
 
-def install(broker: dramatiq.Broker) -> dramatiq.Broker:
-    """Make `broker` the global one and bind every guichet actor to it."""
-    from workers import actors  # the actors module declares them on import
-
+def install(broker: dramatiq.Broker, actors: Iterable[dramatiq.Actor]) -> dramatiq.Broker:
+    """Make `broker` the global one and bind `actors` (e.g. `workers.actors.ALL`) to it."""
     dramatiq.set_broker(broker)
-    for actor in actors.ALL:
+    for actor in actors:
         actor.broker = broker
         broker.declare_actor(actor)
     for queue in (URGENT_QUEUE, ROUTINE_QUEUE, ACKS_QUEUE, PAGES_QUEUE):

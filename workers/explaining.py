@@ -7,14 +7,14 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 
-from ingest.addresses import AddressBook
 from ingest.analysis import Analysis, Envelope
-from workers.ack_context import build_context
-from workers.contract import guidance_for_decision
-from workers.escalation import Guidance
-from workers.policy import default_policy
-from workers.render import render_ack
-from workers.runtime import Runtime
+from ingest.edges.addresses import AddressBook
+from workers.acks.context import build_context
+from workers.acks.live import render_ack
+from workers.escalation.contract import guidance_for_decision
+from workers.escalation.guidance import Guidance
+from workers.escalation.policy import default_policy
+from workers.running.runtime import Runtime
 from workers.store.threading import tag_for
 
 PREVIEW_NUMBER = 999999  # stands for the ticket number a real intake would get

@@ -7,10 +7,10 @@ import logging
 from sqlalchemy.orm import Session
 
 from ingest.analysis import Envelope
-from ingest.contents import content_from
 from ingest.model import Content, Decision, decision_from_dict
-from workers.contract import guidance_for_decision
-from workers.runtime import Runtime
+from ingest.reading.contents import content_from
+from workers.escalation.contract import guidance_for_decision
+from workers.running.runtime import Runtime
 from workers.store.schema import IntakeRow
 from workers.store.tickets import Outcome, Plan, file_intake, pending_work
 

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import update
 
-from workers.runtime import Runtime
+from workers.running.runtime import Runtime
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
 from workers.acknowledge import CLAIMED
-from workers.runtime import Runtime
+from workers.running.runtime import Runtime
 from workers.store.journal import SqlJournal
 from workers.store.schema import AckRow, EventRow
 from workers.store.tickets import event

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.mail import customer_mail, send
 from tests.support.stack import Stack, stack_settings
-from workers.policy import default_policy
+from workers.escalation.policy import default_policy
 
 pytestmark = pytest.mark.integration
 PARIS = ZoneInfo("Europe/Paris")

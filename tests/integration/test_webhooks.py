@@ -12,7 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from ingest.webhook.limits import WebhookSettings
+from ingest.edges.webhook.limits import WebhookSettings
 from tests.support.services import free_port
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import PartnerClient, WebApp, request_payload

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from ingest.webhook.signatures import mailgun_signature
+from ingest.edges.webhook.signatures import mailgun_signature
 from tests.support.mail import customer_mail
 from tests.support.web import WebApp
 

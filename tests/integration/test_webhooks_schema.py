@@ -10,9 +10,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from ingest.webhook.limits import WebhookSettings
-from ingest.webhook.openapi import document
-from ingest.webhook.signatures import sign
+from ingest.edges.webhook.limits import WebhookSettings
+from ingest.edges.webhook.openapi import document
+from ingest.edges.webhook.signatures import sign
 from tests.support.services import free_port
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import WebApp

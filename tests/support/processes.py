@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ingest.settings import Settings
-from workers.embedded_redis import EmbeddedRedis
+from workers.running.embedded_redis import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from ingest.config_files import config_dir
 from ingest.settings import Settings
 from tests.support.services import free_port
-from workers.edges import serve_smtp
+from workers.running.edges import serve_smtp
+from workers.running.worker_process import start_worker
 from workers.store.directory import read_csv, store_accounts
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.queries import list_tickets, ticket_detail
-from workers.worker_process import start_worker
 
 
 def stack_settings(

@@ -9,12 +9,12 @@ import uuid
 
 import httpx
 
+from ingest.edges.webhook.limits import WebhookSettings
+from ingest.edges.webhook.signatures import sign
 from ingest.settings import Settings
-from ingest.webhook.limits import WebhookSettings
-from ingest.webhook.signatures import sign
+from workers.running.web_process import server, web_app
 from workers.store.engine import session_factory
 from workers.store.partners import SqlPartners, secret_box
-from workers.web_process import server, web_app
 
 
 class WebApp:

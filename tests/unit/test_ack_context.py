@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from workers.ack_context import build_context, thread_subject
-from workers.policy import default_policy
-from workers.render import CompiledSet, load_sources, templates_dir
-from workers.template_scenarios import (
+from workers.acks.context import build_context, thread_subject
+from workers.acks.render import CompiledSet, load_sources, templates_dir
+from workers.acks.scenarios import (
     SAMPLE_CONTACT,
     Spec,
     find_instant,
@@ -15,6 +14,7 @@ from workers.template_scenarios import (
     sample_decision,
     sample_guidance,
 )
+from workers.escalation.policy import default_policy
 
 POLICY = default_policy()
 

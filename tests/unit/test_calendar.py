@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ingest.config_files import ConfigError, load
-from workers.calendar import (
+from workers.escalation.calendar import (
     add_covered,
     covered,
     is_business_day,
@@ -18,7 +18,7 @@ from workers.calendar import (
     support_open,
     window_at,
 )
-from workers.policy import default_policy, policy_from
+from workers.escalation.policy import default_policy, policy_from
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -1,8 +1,8 @@
 import pytest
 from intake_fixtures import mail
 
-from ingest.category import categorize
 from ingest.model import Content
+from ingest.rules.category import categorize
 
 
 def category(text, subject=""):

@@ -1,8 +1,8 @@
 import pytest
 from intake_fixtures import demo_directory, mail
 
-from ingest.client_number import find_client_number
 from ingest.model import Content
+from ingest.rules.client_number import find_client_number
 
 
 def number_in(text="", subject="", **fields):

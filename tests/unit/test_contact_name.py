@@ -1,9 +1,9 @@
 import pytest
 from intake_fixtures import demo_directory, mail
 
-from ingest.contact_name import match_contact, matches
 from ingest.directory import Contact
-from ingest.text_split import split_text
+from ingest.reading.text_split import split_text
+from ingest.rules.contact_name import match_contact, matches
 
 
 def matched(content, number):

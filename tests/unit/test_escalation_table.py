@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workers.escalation import guidance_for
-from workers.policy import default_policy
+from workers.escalation.guidance import guidance_for
+from workers.escalation.policy import default_policy
 
 PARIS = ZoneInfo("Europe/Paris")
 GTI = {"30min": timedelta(minutes=30), "1h": timedelta(hours=1), "4h": timedelta(hours=4)}

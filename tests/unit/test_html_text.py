@@ -1,7 +1,7 @@
 """HTML bodies become text the intake rules can read."""
 
-from ingest import html_text
-from ingest.html_text import html_to_text, strip_tags
+from ingest.reading import html_text
+from ingest.reading.html_text import html_to_text, strip_tags
 
 
 def test_scripts_styles_and_the_head_are_dropped():

@@ -1,6 +1,6 @@
 from intake_fixtures import demo_directory, mail
 
-from ingest.identity import identify
+from ingest.rules.identity import identify
 
 
 def identity_of(text, **fields):

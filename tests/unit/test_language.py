@@ -1,8 +1,8 @@
 import pytest
 from intake_fixtures import mail
 
-from ingest.language import detect_language
 from ingest.model import Content
+from ingest.rules.language import detect_language
 
 
 def language(text, subject=""):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import mime
-from ingest.charsets import decode_bytes
-from ingest.mime import FORWARD_MARKER, message_ids, parse, sender
+from ingest.reading import mime
+from ingest.reading.charsets import decode_bytes
+from ingest.reading.mime import FORWARD_MARKER, message_ids, parse, sender
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mime"
 CPYTHON_DATA = Path("/root/.pyenv/versions/3.11.7/lib/python3.11/test/test_email/data")

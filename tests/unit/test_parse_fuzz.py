@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import mime
 from ingest.model import decision_from_dict
-from ingest.triage import decide
+from ingest.reading import mime
+from ingest.rules.triage import decide
 from tests.unit.intake_fixtures import demo_directory
 
 RECEIVED = datetime(2024, 11, 14, 10, 30, tzinfo=UTC)

@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.pasted_text import is_log_line, split_disclaimer
+from ingest.reading.pasted_text import is_log_line, split_disclaimer
 
 
 @pytest.mark.parametrize(

@@ -9,18 +9,18 @@ from datetime import datetime
 
 import pytest
 
-from workers.policy import default_policy
-from workers.render import (
+from workers.acks.live import TemplateSet
+from workers.acks.render import (
     SUBJECT_MAX,
     CompiledSet,
-    TemplateSet,
     TemplateSetError,
     clean_subject,
     format_moment,
     load_sources,
     templates_dir,
 )
-from workers.template_scenarios import Spec, find_instant, make_context, scenario_cases
+from workers.acks.scenarios import Spec, find_instant, make_context, scenario_cases
+from workers.escalation.policy import default_policy
 
 POLICY = default_policy()
 SHIPPED = CompiledSet(load_sources(templates_dir()))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.triage import decide
+from ingest.rules.triage import decide
 from tests.unit.intake_fixtures import demo_directory, mail
 
 RECEIVED = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

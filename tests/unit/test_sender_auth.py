@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ingest.model import Content
-from ingest.sender_auth import DkimVerify, authenticate, parse_authentication_results
+from ingest.rules.sender_auth import DkimVerify, authenticate, parse_authentication_results
 
 HEADER = (
     "mx1.dri.example; spf=pass smtp.mailfrom=armor-logistique.fr; "

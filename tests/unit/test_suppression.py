@@ -2,7 +2,7 @@ import pytest
 from intake_fixtures import mail
 
 from ingest.model import Content
-from ingest.suppression import plain_address, suppress
+from ingest.rules.suppression import plain_address, suppress
 
 OWN = ("support@dri.example", "urgent@dri.example")
 

@@ -6,15 +6,15 @@ import shutil
 
 import pytest
 
-from workers.policy import default_policy
-from workers.render import templates_dir
-from workers.template_check import (
+from workers.acks.check import (
     check_templates,
     list_templates,
     preview,
     preview_parts,
     scenario_names,
 )
+from workers.acks.render import templates_dir
+from workers.escalation.policy import default_policy
 
 POLICY = default_policy()
 

@@ -13,7 +13,7 @@ def test_the_shipped_templates_pass_the_check():
 def test_a_broken_template_directory_fails_the_check(tmp_path, monkeypatch):
     import shutil
 
-    from workers.render import templates_dir
+    from workers.acks.render import templates_dir
 
     copy = tmp_path / "templates"
     shutil.copytree(templates_dir(), copy)

@@ -1,4 +1,4 @@
-from ingest.text_split import split_text
+from ingest.reading.text_split import split_text
 
 
 def test_a_french_reply_attribution_starts_the_quoted_history():

@@ -2,7 +2,7 @@ import pytest
 from intake_fixtures import demo_directory, mail
 
 from ingest.model import Content
-from ingest.urgency import classify_urgency
+from ingest.rules.urgency import classify_urgency
 
 DEDICATED = demo_directory().account("42118")  # dedicated server + transit
 SHARED = demo_directory().account("55630")  # shared hosting only

@@ -8,11 +8,11 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from ingest.contents import content_from
-from ingest.webhook.alertmanager import AlertmanagerPayload, requests_for
-from ingest.webhook.limits import RateLimiter, WebhookSettings
-from ingest.webhook.mapping import content_from_json, to_content
-from ingest.webhook.models import RequestIn
+from ingest.edges.webhook.alertmanager import AlertmanagerPayload, requests_for
+from ingest.edges.webhook.limits import RateLimiter, WebhookSettings
+from ingest.edges.webhook.mapping import content_from_json, to_content
+from ingest.edges.webhook.models import RequestIn
+from ingest.reading.contents import content_from
 
 REQUEST = {
     "client_number": "20481",

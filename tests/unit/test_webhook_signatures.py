@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.webhook.signatures import (
+from ingest.edges.webhook.signatures import (
     AuthFailure,
     mailgun_signature,
     new_secret,

@@ -14,7 +14,7 @@ from ingest.settings import get_settings
 from workers.cli.output import print_json
 from workers.explaining import envelope_for_file, parse_at
 from workers.explaining import explain as explain_message
-from workers.runtime import Runtime, rules_for
+from workers.running.runtime import Runtime, rules_for
 from workers.store.directory import read_csv
 from workers.store.migrate import upgrade
 

@@ -8,13 +8,13 @@ import sys
 import click
 
 from ingest.settings import get_settings
-from workers import logs
 from workers.cli.directory_cmd import directory
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
+from workers.running import logs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,7 +32,7 @@ def cli() -> None:
 def run(no_web: bool) -> None:
     """Run the whole stack on this machine: embedded Redis (unless REDIS_URL is set), workers,
     SMTP listener and HTTP app. Ctrl-C or SIGTERM stops accepting, drains, stops Redis, exits 0."""
-    from workers.supervisor import run as run_stack
+    from workers.running.supervisor import run as run_stack
 
     settings = get_settings()
     logs.setup(settings.log_format, role="run")
@@ -42,7 +42,7 @@ def run(no_web: bool) -> None:
 @cli.command()
 def smtp() -> None:
     """Run the SMTP listener only (production: one or more per host, behind the MX)."""
-    from workers.edges import serve_smtp
+    from workers.running.edges import serve_smtp
 
     settings = get_settings()
     logs.setup(settings.log_format, role="smtp")
@@ -62,7 +62,7 @@ def smtp() -> None:
 )
 def worker(threads: int | None, queues: tuple[str, ...]) -> None:
     """Run Dramatiq workers: ticket creation, acknowledgements, on-call pages, and the sweeper."""
-    from workers.worker_process import run_worker
+    from workers.running.worker_process import run_worker
 
     settings = get_settings()
     logs.setup(settings.log_format, role="worker")
@@ -76,7 +76,7 @@ def worker(threads: int | None, queues: tuple[str, ...]) -> None:
 def web() -> None:
     """Run the HTTP app (webhooks, health checks) on GUICHET_HTTP_LISTEN."""
     try:
-        from workers.web_process import serve_web
+        from workers.running.web_process import serve_web
     except ImportError:
         raise click.ClickException("the HTTP app is not part of this build yet") from None
     settings = get_settings()

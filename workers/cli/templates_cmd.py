@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from workers import template_check
-from workers.render import templates_dir
+from workers.acks import check as template_check
+from workers.acks.render import templates_dir
 
 
 @click.group()

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from ingest.webhook.ports import Remembered
+from ingest.edges.webhook.ports import Remembered
 from workers.store.schema import utcnow
 from workers.store.schema_webhooks import IdempotencyRow
 
@@ -19,7 +19,7 @@ def _key(key: str) -> str:
 
 
 class SqlIdempotency:
-    """`ingest.webhook.ports.Idempotency`: the primary key makes the first claim win, on SQLite and PostgreSQL."""
+    """`ingest.edges.webhook.ports.Idempotency`: the primary key makes the first claim win, on SQLite and PostgreSQL."""
 
     def __init__(self, sessions: sessionmaker, in_progress_grace: timedelta):
         self.sessions, self.grace = sessions, in_progress_grace

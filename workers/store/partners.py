@@ -12,8 +12,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.webhook.ports import PARTNER_NAME, Partner
-from ingest.webhook.signatures import new_secret
+from ingest.edges.webhook.ports import PARTNER_NAME, Partner
+from ingest.edges.webhook.signatures import new_secret
 from workers.store.schema import utcnow
 from workers.store.schema_webhooks import PartnerRow, PartnerSecretRow
 
@@ -54,7 +54,7 @@ def _active(now: datetime):
 
 
 class SqlPartners:
-    """`ingest.webhook.ports.Partners` over the store, plus the admin commands."""
+    """`ingest.edges.webhook.ports.Partners` over the store, plus the admin commands."""
 
     def __init__(self, sessions: sessionmaker, box: Fernet):
         self.sessions, self.box = sessions, box

@@ -1,0 +1,189 @@
+"""Find the writer's name and match it against the contacts declared on one account."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest import config_files
+from ingest.directory import Account, Contact
+from ingest.model import Content, Finding
+from ingest.reading.normalize import fold, phrase_regex, words
+from ingest.reading.text_split import Split
+
+FIELD = "contact_name"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    source: str  # "declared" | "name-line" | "signature" | "from" | "introduction"
+    text: str
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    contact: Contact
+    candidate: Candidate
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> dict:
+    return config_files.load("vocabulary")["contact_name"]
+
+
+def name_tokens(text: str) -> list[str]:
+    """Folded words of a name; accents, case, apostrophes, hyphens and entities do not count."""
+    tokens = words(text)
+    civilities = set(_vocab()["civilities"])
+    while tokens and tokens[0] in civilities and len(tokens) > 1:
+        tokens = tokens[1:]
+    return tokens
+
+
+def _spellings(tokens: list[str]) -> set[str]:
+    """A declared name glued together, given-name first or surname first, at every cut."""
+    if not tokens:
+        return set()
+    cuts = range(1, len(tokens))
+    glued = {"".join(tokens[i:] + tokens[:i]) for i in cuts}
+    return glued | {"".join(tokens)}
+
+
+def matches(candidate: str, contact: Contact) -> bool:
+    """True when the candidate holds the contact's complete name, in either order."""
+    wanted = _spellings(name_tokens(contact.name))
+    longest = max(map(len, wanted), default=0)
+    tokens = name_tokens(candidate)
+    for i in range(len(tokens)):
+        glued = ""
+        for token in tokens[i:]:
+            glued += token
+            if len(glued) > longest:  # words are never empty: longer from here on
+                break
+            if glued in wanted:
+                return True
+    return False
+
+
+# --- where names are found: each source is a small named rule --------------------------------
+
+
+class DeclaredName:
+    name = "declared"
+    description = "the contact_name field a partner system declared"
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        value = content.declared.get("contact_name")
+        return [Candidate(self.name, str(value))] if value else []
+
+
+class NameLine:
+    name = "name-line"
+    description = 'an explicit "Nom :" / "Name:" / "Contact :" line'
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        labels = {fold(label) for label in _vocab()["name_line_labels"]}
+        found = []
+        for line in (split.new_text + "\n" + split.signature).split("\n"):
+            label, colon, value = line.partition(":")
+            if colon and fold(label).strip(" *-_") in labels and value.strip():
+                found.append(Candidate(self.name, value.strip()))
+        return found
+
+
+class SignatureLines:
+    name = "signature"
+    description = "the first lines of the signature, or the short last lines of the text"
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        v = _vocab()
+        lines = [ln.strip() for ln in split.signature.split("\n") if ln.strip()]
+        found = lines[: v["signature_lines"]]
+        tail = [ln.strip() for ln in split.new_text.split("\n") if ln.strip()][
+            -v["trailing_lines"] :
+        ]
+        found += [ln for ln in tail if len(ln.split()) <= v["trailing_max_words"]]
+        return [Candidate(self.name, line) for line in found]
+
+
+class NameShapedLine:
+    name = "name-line-alone"
+    description = "a line (or its first part before | - ,) near the end holding only a name"
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        v = _vocab()
+        lines = [ln.strip(" \t,;.-") for ln in split.new_text.split("\n") if ln.strip()]
+        lines = lines[-v["name_shape_lines"] :] + split.signature.split("\n")
+        parts = [p.strip() for line in lines for p in re.split(r"\s[|/–-]\s|[|,]", line)]
+        return [Candidate(self.name, part) for part in parts if self._name_shaped(part, v)]
+
+    @staticmethod
+    def _name_shaped(line: str, v: dict) -> bool:
+        """2 to 5 words, capitalised or in capitals, with name particles: "Thérèse LE BRUN"."""
+        tokens = line.split()
+        particles = set(v["name_particles"])
+        capitalised = [
+            t for t in tokens if re.fullmatch(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]*)*", t)
+        ]
+        names = [t for t in capitalised if t[0].isupper()]
+        others = [t for t in tokens if t not in names]
+        return 2 <= len(names) <= 5 and all(fold(t) in particles for t in others)
+
+
+class FromName:
+    name = "from"
+    description = "the display name of the From header (never the address's local part)"
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        name = re.sub(r"\(.*?\)|[\"<>]|\bvia\b.*$", " ", content.from_name or "").strip()
+        return [Candidate(self.name, name)] if name and "@" not in name else []
+
+
+class Introduction:
+    name = "introduction"
+    description = 'the writer introduces themself ("je suis Jean Dupont", "my name is …")'
+
+    def candidates(self, content: Content, split: Split) -> list[Candidate]:
+        regex = phrase_regex(_vocab()["introductions"])
+        found = []
+        for line in split.new_text.split("\n"):
+            hit = regex.search(fold(line)) if regex else None
+            if hit:
+                found.append(Candidate(self.name, fold(line)[hit.end() :]))
+        return found
+
+
+SOURCES = (
+    DeclaredName(),
+    NameLine(),
+    SignatureLines(),
+    NameShapedLine(),
+    FromName(),
+    Introduction(),
+)
+
+
+def candidates(content: Content, split: Split) -> list[Candidate]:
+    """Every name candidate of a request, in the order the sources are trusted."""
+    return [c for source in SOURCES for c in source.candidates(content, split)]
+
+
+def match_contact(
+    content: Content, split: Split, account: Account | None
+) -> tuple[NameMatch | None, list[Finding]]:
+    """The first candidate that names a contact declared on this account, with its findings."""
+    found = candidates(content, split)
+    if account is None:
+        why = f"{len(found)} name candidate(s), but no known account to match them against"
+        return None, [Finding("no-account", FIELD, None, why)]
+    for candidate in found:
+        contact = next((c for c in account.contacts if matches(candidate.text, c)), None)
+        if contact:
+            why = f"{candidate.source} names {contact.name!r}, declared on {account.client_number}"
+            return NameMatch(contact, candidate), [
+                Finding(candidate.source, FIELD, contact.name, why)
+            ]
+    tried = ", ".join(sorted({c.source for c in found})) or "none"
+    why = f"no candidate ({tried}) names a contact declared on this account"
+    return None, [Finding("no-declared-contact", FIELD, None, why)]

@@ -1,0 +1,41 @@
+"""Run every intake rule on one request, in a fixed order, and gather the decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ingest.directory import Directory
+from ingest.model import Content, Decision
+from ingest.rules.category import categorize
+from ingest.rules.identity import identify
+from ingest.rules.language import detect_language
+from ingest.rules.suppression import suppress
+from ingest.rules.urgency import classify_urgency
+
+
+def decide(
+    content: Content,
+    directory: Directory,
+    *,
+    received_at: datetime,
+    urgent_addresses=(),
+    own_addresses=(),
+    trusted_authserv_ids=(),
+    raw: bytes | None = None,
+) -> Decision:
+    """Identification, then urgency (which needs the account), category, language, suppression."""
+    decision = Decision(received_at=received_at)
+    identity, found = identify(
+        content, directory, trusted_authserv_ids=trusted_authserv_ids, raw=raw
+    )
+    decision.identity, decision.trail = identity, list(found)
+    account = directory.account(identity.client_number) if identity.client_number else None
+    decision.urgency, found = classify_urgency(content, account, urgent_addresses=urgent_addresses)
+    decision.trail += found
+    decision.category, found = categorize(content)
+    decision.trail += found
+    decision.language, found = detect_language(content)
+    decision.trail += found
+    decision.suppression, found = suppress(content, own_addresses=own_addresses)
+    decision.trail += found
+    return decision

@@ -1,0 +1,82 @@
+"""What a worker or CLI process needs, built once from the settings: store, directory, outbound mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.orm import sessionmaker
+
+from ingest.analysis import Analyser, Rules
+from ingest.settings import Settings, get_settings, host_port
+from workers.acks.outbound import MaildirOutbox, Outbound, SmtpRelay
+from workers.acks.rate import AckRateLimiter
+from workers.store.directory import SqlDirectory
+from workers.store.engine import session_factory
+
+
+def rules_for(settings: Settings) -> Rules:
+    return Rules(
+        urgent_addresses=tuple(settings.urgent_addresses),
+        own_addresses=tuple(settings.all_addresses + [settings.ack_from.lower()]),
+        trusted_authserv_ids=tuple(settings.trusted_authserv_ids),
+        time_limit=settings.parse_timeout,
+    )
+
+
+def sql_directory(url: str) -> SqlDirectory:
+    """Picklable factory for parser processes."""
+    return SqlDirectory(session_factory(url))
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    outbound_override: Outbound | None = None
+
+    @cached_property
+    def sessions(self) -> sessionmaker:
+        return session_factory(self.settings.database)
+
+    @cached_property
+    def directory(self) -> SqlDirectory:
+        return SqlDirectory(self.sessions)
+
+    @cached_property
+    def analyser(self) -> Analyser:
+        return Analyser(self.directory, rules_for(self.settings))
+
+    @cached_property
+    def outbound(self) -> Outbound:
+        if self.outbound_override is not None:
+            return self.outbound_override
+        if self.settings.smtp_relay:
+            host, port = host_port(self.settings.smtp_relay)
+            password = self.settings.smtp_relay_password
+            return SmtpRelay(host, port, password=password.get_secret_value() if password else None)
+        return MaildirOutbox(self.settings.outbox)
+
+    @cached_property
+    def ack_limiter(self) -> AckRateLimiter:
+        s = self.settings
+        return AckRateLimiter(s.broker_url, s.ack_rate_limit, s.ack_rate_period)
+
+    @property
+    def mail_domain(self) -> str:
+        return self.settings.ack_from.rpartition("@")[2] or "guichet.invalid"
+
+
+_current: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _current
+    if _current is None:
+        _current = Runtime(get_settings())
+    return _current
+
+
+def set_runtime(value: Runtime | None) -> None:
+    """Tests and `guichet run` point the actors of this process at their own settings."""
+    global _current
+    _current = value

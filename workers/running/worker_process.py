@@ -1,0 +1,55 @@
+"""`guichet worker`: Dramatiq worker threads on the ticket, acknowledgement and page queues, plus the sweeper."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import dramatiq
+
+from ingest.settings import Settings
+from workers import actors
+from workers.broker import install, make_broker
+from workers.running.runtime import Runtime, set_runtime
+from workers.store.migrate import upgrade
+from workers.sweeper import Sweeper
+
+log = logging.getLogger("guichet.worker")
+
+
+def start_worker(
+    settings: Settings, *, threads: int, queues: set[str] | None = None, sweep: bool = True
+):
+    """Start consuming; returns a `stop()` callable that drains and stops."""
+    rt = Runtime(settings)
+    set_runtime(rt)
+    broker = install(make_broker(settings.broker_url, rt.sessions), actors.ALL)
+    worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    sweeper = Sweeper(rt, broker) if sweep else None
+    if sweeper:
+        sweeper.start()
+
+    def stop(timeout_ms: int = 30_000) -> None:
+        if sweeper:
+            sweeper.stop()
+        worker.stop(timeout=timeout_ms)  # finishes the messages in hand, requeues the rest
+        broker.close()
+
+    return stop
+
+
+def run_worker(settings: Settings, *, threads: int, queues: set[str] | None = None) -> int:
+    upgrade(settings.database)
+    stop = start_worker(settings, threads=threads, queues=queues)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    log.info(
+        "worker started", extra={"threads": threads, "queues": sorted(queues) if queues else "all"}
+    )
+    stopping.wait()
+    log.info("worker stopping: draining messages in hand")
+    stop()
+    return 0
