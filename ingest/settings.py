@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -17,7 +26,25 @@ from pydantic_settings import (
 
 from ingest.config_files import config_dir
 
-AddressList = Annotated[list[str], NoDecode]  # comma-separated in the environment
+
+def split_list(value):
+    """A list setting from the environment: a JSON array or comma-separated words."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"not a JSON array ({error.msg}); or write it comma-separated"
+            ) from None
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+# Every list-typed setting: a TOML array in settings.toml, JSON or comma-separated in the environment.
+AddressList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
+MIB = 1024 * 1024
 
 
 def _env(*names: str) -> AliasChoices:
@@ -53,8 +80,47 @@ class Settings(BaseSettings):
     smtp_relay_password: SecretStr | None = Field(
         None, validation_alias=_env("GUICHET_SMTP_RELAY_PASSWORD", "smtp_relay_password")
     )
+    smtp_relay_username: str | None = Field(
+        None, validation_alias=_env("GUICHET_SMTP_RELAY_USERNAME", "smtp_relay_username")
+    )
+    smtp_relay_tls: Literal["opportunistic", "starttls", "implicit", "none"] = Field(
+        "opportunistic", validation_alias=_env("GUICHET_SMTP_RELAY_TLS", "smtp_relay_tls")
+    )
+    smtp_relay_tls_verify: bool = Field(
+        True, validation_alias=_env("GUICHET_SMTP_RELAY_TLS_VERIFY", "smtp_relay_tls_verify")
+    )
+    smtp_relay_ca_file: Path | None = Field(
+        None, validation_alias=_env("GUICHET_SMTP_RELAY_CA_FILE", "smtp_relay_ca_file")
+    )
+    ack_retry_first: float = Field(
+        60.0, validation_alias=_env("GUICHET_ACK_RETRY_FIRST", "ack_retry_first")
+    )
+    ack_retry_longest: float = Field(
+        3600.0, validation_alias=_env("GUICHET_ACK_RETRY_LONGEST", "ack_retry_longest")
+    )
+    ack_retry_for: float = Field(
+        86400.0, validation_alias=_env("GUICHET_ACK_RETRY_FOR", "ack_retry_for")
+    )
+    # 40 MiB: a 20 MB attachment is 27.4 MB once base64-encoded, and Microsoft 365 lets its
+    # users send 35 MB messages by default; see docs/operations.md, "Behind Postfix".
     max_message_size: int = Field(
-        25 * 1024 * 1024, validation_alias=_env("GUICHET_MAX_MESSAGE_SIZE", "max_message_size")
+        40 * MIB, validation_alias=_env("GUICHET_MAX_MESSAGE_SIZE", "max_message_size")
+    )
+    smtp_hostname: str = Field(
+        default_factory=socket.gethostname,
+        validation_alias=_env("GUICHET_SMTP_HOSTNAME", "smtp_hostname"),
+    )
+    smtp_tls_cert: Path | None = Field(
+        None, validation_alias=_env("GUICHET_SMTP_TLS_CERT", "smtp_tls_cert")
+    )
+    smtp_tls_key: Path | None = Field(
+        None, validation_alias=_env("GUICHET_SMTP_TLS_KEY", "smtp_tls_key")
+    )
+    smtp_trusted_relays: AddressList = Field(
+        [], validation_alias=_env("GUICHET_SMTP_TRUSTED_RELAYS", "smtp_trusted_relays")
+    )
+    smtp_drain_timeout: float = Field(
+        30.0, validation_alias=_env("GUICHET_SMTP_DRAIN_TIMEOUT", "smtp_drain_timeout")
     )
     max_recipients: int = Field(
         20, validation_alias=_env("GUICHET_MAX_RECIPIENTS", "max_recipients")
@@ -102,17 +168,20 @@ class Settings(BaseSettings):
     )
     log_format: str = Field("json", validation_alias=_env("GUICHET_LOG_FORMAT", "log_format"))
 
-    @field_validator("support_addresses", "urgent_addresses", "trusted_authserv_ids", mode="before")
-    @classmethod
-    def _comma_list(cls, value):
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
-
     @field_validator("support_addresses", "urgent_addresses", mode="after")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:
         return [v.lower() for v in value]
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Settings:
+        if self.smtp_relay_password and not self.smtp_relay_username:
+            raise ValueError(
+                "GUICHET_SMTP_RELAY_PASSWORD is set without GUICHET_SMTP_RELAY_USERNAME: set both"
+            )
+        if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
+            raise ValueError("set both GUICHET_SMTP_TLS_CERT and GUICHET_SMTP_TLS_KEY, or neither")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -9,14 +9,16 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from ingest.edges.networks import Networks
+
 
 class ClientLimits:
-    """Exempt addresses (our own MX relays, loopback by default) are never limited."""
+    """Exempt addresses or networks (loopback by default) are never limited."""
 
     def __init__(self, max_connections: int, message_rate: str, exempt: Iterable[str] = ()):
         self.max_connections = max_connections
         self.rate = parse(message_rate)  # e.g. "120/minute"
-        self.exempt = frozenset(exempt)
+        self.exempt = Networks(exempt)
         self._open: Counter[str] = Counter()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Session
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from ingest.analysis import Envelope
 from ingest.edges import smtp_replies as replies
+from ingest.edges import xforward
 from ingest.edges.addresses import AddressBook
 from ingest.edges.client_limits import ClientLimits
+from ingest.edges.networks import Networks
+from ingest.edges.smtp_session import GuichetSMTP
+from ingest.edges.smtp_shutdown import Sessions
 from ingest.intake import Accepted, Intake
 from ingest.parser_pool import ParserPool
 
@@ -36,9 +42,17 @@ class SupportHandler:
         self.intake, self.parser, self.addresses = intake, parser, addresses
         self.max_recipients, self.limits, self.clock = max_recipients, limits, clock
 
+    async def handle_EHLO(
+        self, server: GuichetSMTP, session: Session, envelope, hostname: str, responses
+    ):
+        session.host_name = hostname
+        return server.ehlo_keywords(responses)
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, mail_options
     ):
+        if not address.isascii() and "SMTPUTF8" not in mail_options:
+            return replies.NON_ASCII_ADDRESS
         if not self.limits.message_allowed(client_ip(session)):
             return replies.MESSAGE_RATE
         envelope.mail_from = address
@@ -48,6 +62,8 @@ class SupportHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, rcpt_options
     ):
+        if not address.isascii() and not envelope.smtp_utf8:
+            return replies.NON_ASCII_ADDRESS
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         if not self.addresses.accepts(address):
@@ -85,38 +101,37 @@ class SupportHandler:
 
 
 def client_ip(session: Session | None) -> str:
-    return str(session.peer[0]) if session and session.peer else ""
+    """The client's address: forwarded by a trusted relay (XFORWARD ADDR), else the peer's."""
+    forwarded = xforward.client_address(getattr(session, "xforward", None) or {})
+    return forwarded or (str(session.peer[0]) if session and session.peer else "")
 
 
-class GuichetSMTP(SMTP):
-    """aiosmtpd's SMTP with a per-address connection limit, checked before the greeting."""
-
-    _limited_ip = ""
-
-    def __init__(self, handler: SupportHandler, *, max_size: int, **options):
-        # RFC 5321 caps lines at 1,000 bytes, but mail with bare LF line ends arrives as one
-        # "line": refusing it would lose real mail. The message size limit still bounds memory.
-        self.line_length_limit = max(1001, max_size + 2)
-        super().__init__(handler, data_size_limit=max_size, **options)
-
-    def connection_made(self, transport) -> None:
-        super().connection_made(transport)
-        self._limited_ip = client_ip(self.session)
-        if not self.event_handler.limits.connect(self._limited_ip):
-            transport.write(replies.TOO_MANY_CONNECTIONS.encode() + b"\r\n")
-            transport.close()
-
-    def connection_lost(self, error) -> None:
-        self.event_handler.limits.disconnect(self._limited_ip)
-        super().connection_lost(error)
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """What STARTTLS offers: our certificate; clients are not asked for one."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
-def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
+def smtp_factory(
+    handler: SupportHandler,
+    hostname: str,
+    max_size: int,
+    *,
+    tls: ssl.SSLContext | None = None,
+    trusted_relays: Networks | None = None,
+    sessions: Sessions | None = None,
+):
+    sessions = sessions or Sessions()
+
     def factory() -> SMTP:
         return GuichetSMTP(
             handler,
             max_size=max_size,
+            sessions=sessions,
+            trusted_relays=trusted_relays,
             hostname=hostname,
+            tls_context=tls,
             enable_SMTPUTF8=True,
             decode_data=False,
         )
@@ -125,8 +140,17 @@ def smtp_factory(handler: SupportHandler, hostname: str, max_size: int):
 
 
 async def start_smtp(
-    handler: SupportHandler, host: str, port: int, *, hostname: str = "guichet", max_size: int
+    handler: SupportHandler,
+    host: str,
+    port: int,
+    *,
+    hostname: str = "guichet",
+    max_size: int,
+    **options,
 ) -> asyncio.AbstractServer:
-    """Listen on host:port; the caller owns the returned server (close + wait_closed to stop)."""
+    """Listen on host:port; the caller owns the returned server (close + wait_closed to stop).
+
+    `options`: `tls` (STARTTLS context), `trusted_relays` (XFORWARD), `sessions` (to drain)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(smtp_factory(handler, hostname, max_size), host=host, port=port)
+    factory = smtp_factory(handler, hostname, max_size, **options)
+    return await loop.create_server(factory, host=host, port=port)

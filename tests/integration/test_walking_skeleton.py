@@ -106,7 +106,7 @@ def test_an_oversized_message_is_refused_with_552(tmp_path, database_url, redis_
     running = Stack(settings).start(workers=False)
     try:
         code, text = send(running.smtp_address, customer_mail(body="ligne de journal\n" * 400))
-        assert (code, text) == (552, "Error: Too much mail data")
+        assert (code, text) == (552, "5.3.4 Message size exceeds fixed limit")
         with smtplib.SMTP(*running.smtp_address, timeout=10) as smtp:
             smtp.ehlo()
             assert smtp.mail("client@example.org", ["SIZE=999999"])[0] == 552  # refused before DATA

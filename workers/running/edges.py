@@ -9,7 +9,9 @@ import signal
 
 from ingest.edges.addresses import AddressBook
 from ingest.edges.client_limits import ClientLimits
-from ingest.edges.smtp import SupportHandler, start_smtp
+from ingest.edges.networks import Networks
+from ingest.edges.smtp import SupportHandler, start_smtp, tls_context
+from ingest.edges.smtp_shutdown import Sessions
 from ingest.intake import Intake
 from ingest.parser_pool import ParserPool
 from ingest.queueing import redis_broker
@@ -45,18 +47,36 @@ def smtp_handler(
 
 
 async def serve_smtp(settings: Settings, stopping: asyncio.Event | None = None, **options) -> None:
-    """Listen until SIGTERM/SIGINT (or `stopping`); then stop accepting and let sessions finish."""
+    """Listen until SIGTERM/SIGINT (or `stopping`); then stop accepting, answer new commands
+    `421 4.3.2`, give the DATA in hand up to `smtp_drain_timeout` seconds, and return."""
     stopping = stopping or _signal_event()
     parser = build_parser(settings)
     handler = smtp_handler(settings, build_intake(settings), parser, **options)
-    host, port = host_port(settings.smtp_listen)
-    server = await start_smtp(handler, host, port, max_size=settings.max_message_size)
+    sessions = Sessions()
+    server = await start_smtp(
+        handler, *host_port(settings.smtp_listen), **_smtp_options(settings, sessions)
+    )
     log.info("SMTP listener ready", extra={"listen": settings.smtp_listen})
     await stopping.wait()
     server.close()
+    log.info("SMTP listener draining", extra={"sessions": len(sessions.open)})
+    await sessions.drain(settings.smtp_drain_timeout)
     await server.wait_closed()
     parser.close()
     log.info("SMTP listener stopped")
+
+
+def _smtp_options(settings: Settings, sessions: Sessions) -> dict:
+    tls = None
+    if settings.smtp_tls_cert and settings.smtp_tls_key:
+        tls = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)
+    return dict(
+        hostname=settings.smtp_hostname,
+        max_size=settings.max_message_size,
+        tls=tls,
+        trusted_relays=Networks(settings.smtp_trusted_relays),
+        sessions=sessions,
+    )
 
 
 def _signal_event() -> asyncio.Event:
