@@ -50,8 +50,15 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
 class Role:
     """One `guichet <role>` child process; its stderr goes to a log file for post-mortems."""
 
-    def __init__(self, role: str, settings: Settings, log_dir: Path, name: str | None = None):
-        self.role, self.settings = role, settings
+    def __init__(
+        self,
+        role: str,
+        settings: Settings,
+        log_dir: Path,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
+        self.role, self.settings, self.extra_env = role, settings, env or {}
         self.log_path = Path(log_dir) / f"{name or role}.log"
         self.process: subprocess.Popen | None = None
 
@@ -60,7 +67,7 @@ class Role:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "workers.cli.main", self.role],
-                env=settings_env(self.settings),
+                env=settings_env(self.settings, **self.extra_env),
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -97,8 +104,10 @@ def worker(settings: Settings, log_dir: Path, name: str = "worker") -> Role:
     return Role("worker", settings, log_dir, name).start()
 
 
-def smtp_listener(settings: Settings, log_dir: Path, timeout: float = 30) -> Role:
-    role = Role("smtp", settings, log_dir).start()
+def smtp_listener(
+    settings: Settings, log_dir: Path, timeout: float = 30, env: dict[str, str] | None = None
+) -> Role:
+    role = Role("smtp", settings, log_dir, env=env).start()
     host, _, port = settings.smtp_listen.rpartition(":")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
