@@ -12,9 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from ingest.model import decision_from_dict
+from workers.acks import retrying
 from workers.acks.context import build_context
 from workers.acks.live import render_ack
 from workers.acks.mail import ack_message_id, compose
+from workers.acks.outbound import RelayRefused
 from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
@@ -35,15 +37,17 @@ def claimant() -> dict:
     return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
-def claim(rt: Runtime, ack_id: int) -> bool:
+def claim(rt: Runtime, ack_id: int, attempt: int | None = None) -> bool:
     """pending → sending, atomically: only one worker ever sends a given acknowledgement.
 
     The claim is recorded with its claimant, so that an acknowledgement whose worker died
-    while sending is not stuck in `sending` forever (see `workers.sweeper`)."""
+    while sending is not stuck in `sending` forever (see `workers.sweeper`). With `attempt`,
+    only while the acknowledgement's attempt count still matches (`workers.acks.retrying`)."""
+    current = [AckRow.attempts == attempt] if attempt is not None else []
     with rt.sessions.begin() as session:
         result = session.execute(
             update(AckRow)
-            .where(AckRow.id == ack_id, AckRow.status == "pending")
+            .where(AckRow.id == ack_id, AckRow.status == "pending", *current)
             .values(status="sending", attempts=AckRow.attempts + 1)
         )
         if result.rowcount != 1:
@@ -53,23 +57,32 @@ def claim(rt: Runtime, ack_id: int) -> bool:
         return True
 
 
-def send(rt: Runtime, ack_id: int) -> str:
+def send(rt: Runtime, ack_id: int, attempt: int | None = None) -> str | retrying.Retry:
+    """ "sent", "already handled", "refused" (5xx: never retried), "expired", or a `Retry`."""
     # Build (database reads, rendering) before claiming: a failure there leaves the
     # acknowledgement pending, with no claim to undo while the database may be away.
     built = build(rt, ack_id)
-    if built is None or not claim(rt, ack_id):
+    if built is None or not claim(rt, ack_id, attempt):
         return "already handled"
     message, recipient = built
     try:
         rt.outbound.send(message, recipient)
+    except RelayRefused as refusal:
+        return _stubborn(_recorded, rt, retrying.refuse, ack_id, refusal)
     except Exception as exc:
-        _stubborn(_release, rt, ack_id, f"{type(exc).__name__}: {exc}")
-        raise
+        schedule = retrying.Schedule.of(rt.settings)
+        error = f"{type(exc).__name__}: {exc}"
+        return _stubborn(_recorded, rt, retrying.defer, ack_id, error, schedule)
     _stubborn(_finish, rt, ack_id, message["Message-ID"].strip("<>"), message["Subject"])
     return "sent"
 
 
-def _stubborn(step, *args) -> None:
+def _recorded(rt: Runtime, step, *args):
+    with rt.sessions.begin() as session:
+        return step(session, *args)
+
+
+def _stubborn(step, *args):
     """Record the outcome of a send even through a short database outage: a claim left
     behind would hold the acknowledgement until the sweeper's lease runs out."""
     for attempt in Retrying(
@@ -79,7 +92,7 @@ def _stubborn(step, *args) -> None:
         reraise=True,
     ):
         with attempt:
-            step(*args)
+            return step(*args)
 
 
 def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) -> RenderedAck:
@@ -120,15 +133,6 @@ def build(rt: Runtime, ack_id: int):
             sent_at=datetime.now(UTC),
         )
         return message, ack.recipient
-
-
-def _release(rt: Runtime, ack_id: int, error: str) -> None:
-    """Sending failed before the relay took it: back to pending, so a retry may send it."""
-    with rt.sessions.begin() as session:
-        session.execute(
-            update(AckRow).where(AckRow.id == ack_id).values(status="pending", error=error[:2000])
-        )
-    log.warning("acknowledgement not sent: %s", error, extra={"ack_id": ack_id})
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:

@@ -7,6 +7,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
 from workers import acknowledge, filing, paging
+from workers.acks.retrying import Retry
 from workers.broker import ACKS_QUEUE, PAGES_QUEUE
 from workers.running.runtime import runtime
 
@@ -25,15 +26,20 @@ def create_ticket(intake_id: str) -> None:
     """Create or thread the ticket of one stored intake; idempotent on the intake id."""
     outcome = filing.file(runtime(), intake_id)
     for ack_id in outcome.ack_ids:
-        send_ack.send(ack_id)
+        send_ack.send(ack_id, 0)
     for page_id in outcome.page_ids:
         schedule_page(page_id)
 
 
 @dramatiq.actor(actor_name="send_ack", queue_name=ACKS_QUEUE, **RETRY)
-def send_ack(ack_id: int) -> None:
-    """Render and send one acknowledgement; never twice."""
-    acknowledge.send(runtime(), ack_id)
+def send_ack(ack_id: int, attempt: int | None = None) -> None:
+    """Render and send one acknowledgement; never twice. A relay that does not take it now
+    gets one next attempt, scheduled here (`workers.acks.retrying`): Dramatiq's own retries
+    are only for failures before the relay was tried (database, rendering)."""
+    outcome = acknowledge.send(runtime(), ack_id, attempt)
+    if isinstance(outcome, Retry):
+        delay = min(int(outcome.after * 1000), MAX_DELAY_MS)
+        send_ack.send_with_options(args=(ack_id, outcome.attempt), delay=delay)
 
 
 @dramatiq.actor(actor_name="page_oncall", queue_name=PAGES_QUEUE, **RETRY)

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
 from workers.acknowledge import CLAIMED
+from workers.acks.retrying import chain_alive
 from workers.running.runtime import Runtime
 from workers.store.journal import SqlJournal
 from workers.store.schema import AckRow, EventRow
@@ -44,21 +45,23 @@ def _pending_acks(rt: Runtime, grace: timedelta) -> int:
     """Re-enqueue acknowledgements still pending after `grace`, each at most once per grace."""
     from workers.actors import send_ack
 
-    cutoff = datetime.now(UTC) - grace
+    at = datetime.now(UTC)
     with rt.sessions() as session:
-        ids = session.scalars(
-            select(AckRow.id)
-            .where(AckRow.status == "pending", AckRow.created_at < cutoff)
+        rows = session.execute(
+            select(AckRow.id, AckRow.intake_id, AckRow.attempts)
+            .where(AckRow.status == "pending", AckRow.created_at < at - grace)
             .order_by(AckRow.id)
             .limit(500)
         ).all()
+        # An acknowledgement whose relay retry is still scheduled has its one chain already.
+        rows = [r for r in rows if not chain_alive(session, r.intake_id, at, grace)]
     now, wait = time.monotonic(), grace.total_seconds()
     for stale in [i for i, at in _requeued.items() if now - at > wait]:
         del _requeued[stale]
-    due = [i for i in ids if i not in _requeued]  # still queued from the last sweep: leave it
-    for ack_id in due:
-        send_ack.send(ack_id)
-        _requeued[ack_id] = now
+    due = [r for r in rows if r.id not in _requeued]  # still queued from the last sweep: leave it
+    for ack in due:
+        send_ack.send(ack.id, ack.attempts)  # a copy of a live message is a no-op (attempt count)
+        _requeued[ack.id] = now
     return len(due)
 
 

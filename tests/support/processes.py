@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import smtplib
@@ -38,6 +39,15 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         GUICHET_WORKER_THREADS=str(settings.worker_threads),
         GUICHET_SWEEP_INTERVAL=str(settings.sweep_interval),
         GUICHET_SWEEP_GRACE=str(settings.sweep_grace),
+        GUICHET_ACK_RETRY_FIRST=str(settings.ack_retry_first),
+        GUICHET_ACK_RETRY_LONGEST=str(settings.ack_retry_longest),
+        GUICHET_ACK_RETRY_FOR=str(settings.ack_retry_for),
+        GUICHET_LIMITS_EXEMPT=json.dumps(settings.limits_exempt),
+        GUICHET_SMTP_TRUSTED_RELAYS=json.dumps(settings.smtp_trusted_relays),
+        GUICHET_SMTP_HOSTNAME=settings.smtp_hostname,
+        GUICHET_SMTP_DRAIN_TIMEOUT=str(settings.smtp_drain_timeout),
+        GUICHET_MESSAGE_RATE_PER_IP=settings.message_rate_per_ip,
+        GUICHET_SMTP_RELAY_TLS=settings.smtp_relay_tls,
         GUICHET_LOG_FORMAT="text",
         PYTHONPATH=str(ROOT),
     )

@@ -34,6 +34,8 @@ def stack_settings(
         sweep_grace=3.0,
         worker_threads=4,
         log_format="text",
+        ack_retry_first=0.5,  # a relay back after an outage is tried again within seconds
+        ack_retry_longest=2.0,
     )
     values.update(overrides)
     return Settings(**values)

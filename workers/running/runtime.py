@@ -8,8 +8,8 @@ from functools import cached_property
 from sqlalchemy.orm import sessionmaker
 
 from ingest.analysis import Analyser, Rules
-from ingest.settings import Settings, get_settings, host_port
-from workers.acks.outbound import MaildirOutbox, Outbound, SmtpRelay
+from ingest.settings import Settings, get_settings
+from workers.acks.outbound import Outbound, outbound_for
 from workers.acks.rate import AckRateLimiter
 from workers.store.directory import SqlDirectory
 from workers.store.engine import session_factory
@@ -50,11 +50,7 @@ class Runtime:
     def outbound(self) -> Outbound:
         if self.outbound_override is not None:
             return self.outbound_override
-        if self.settings.smtp_relay:
-            host, port = host_port(self.settings.smtp_relay)
-            password = self.settings.smtp_relay_password
-            return SmtpRelay(host, port, password=password.get_secret_value() if password else None)
-        return MaildirOutbox(self.settings.outbox)
+        return outbound_for(self.settings)
 
     @cached_property
     def ack_limiter(self) -> AckRateLimiter:
