@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.edges.webhook.limits import WebhookSettings
+from ingest.edges.webhook.signatures import request_line
 from tests.support.services import free_port
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import PartnerClient, WebApp, request_payload
@@ -330,8 +331,10 @@ def test_the_partner_less_path_finds_the_partner_by_header_or_by_its_signature(
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert intakes(edge.settings, partner.name) == 1
-    status = partner.http.get(f"/v1/requests/{accepted['intake_id']}", headers=partner.headers(b""))
-    assert status.status_code == 200 and status.json()["intake_id"] == accepted["intake_id"]
+    path = f"/v1/requests/{accepted['intake_id']}"
+    status = partner.http.get(path, headers=partner.headers(request_line("GET", path)))
+    assert status.status_code == 200, status.text
+    assert status.json()["intake_id"] == accepted["intake_id"]
 
 
 def test_the_partner_less_path_refuses_a_signature_no_partner_made(edge, partner):

@@ -15,12 +15,13 @@ from starlette.routing import Route
 
 from ingest.edges.webhook import alertmanager, openapi, raw_mime
 from ingest.edges.webhook.accepting import accept_mail, accept_request, status_url
-from ingest.edges.webhook.gate import Gate
+from ingest.edges.webhook.gate import Gate, client_ip
 from ingest.edges.webhook.idempotent import once
 from ingest.edges.webhook.limits import TooLarge, WebhookSettings, read_capped
 from ingest.edges.webhook.models import Accepted, AlertsAccepted, Health, RequestIn, RequestStatus
 from ingest.edges.webhook.ports import Services
 from ingest.edges.webhook.problems import Problem, schema_problem
+from ingest.edges.webhook.signatures import request_line
 
 log = logging.getLogger("guichet.web")
 HTTP_PROBLEMS = {404: "not-found", 405: "method-not-allowed"}
@@ -72,8 +73,16 @@ class Routes:
         """From the path, or (`/v1/requests`) from the header or the signature itself."""
         return request.path_params.get("partner") or await self.gate.identify(request, body)
 
+    async def before_body(self, request: Request) -> None:
+        """What is refused before a byte of the body is read: an address that failed too
+        often, an unknown partner named in the path, missing or stale signature headers."""
+        self.gate.screen(request)
+        if "partner" in request.path_params:
+            await self.gate.known(request, request.path_params["partner"])
+
     @guarded
     async def post_request(self, request: Request) -> Response:
+        await self.before_body(request)
         body = await self.body(request, self.settings.max_body)
         name = await self.partner_name(request, body)
         partner, key = await self.gate.signed(request, name, body)
@@ -82,7 +91,7 @@ class Routes:
 
         async def produce() -> Response:
             intake_id = await accept_request(
-                self.services, partner, model, body, _ip(request), self.settings.retry_after
+                self.services, partner, model, body, client_ip(request), self.settings.retry_after
             )
             return answer(
                 Accepted(intake_id=intake_id, status_url=status_url(partner.name, intake_id)), 202
@@ -92,6 +101,7 @@ class Routes:
 
     @guarded
     async def post_alerts(self, request: Request) -> Response:
+        await self.before_body(request)
         name, body = (
             request.path_params["partner"],
             await self.body(request, self.settings.max_body),
@@ -111,7 +121,7 @@ class Routes:
             for item in requests:  # one by one: each is durable before the next starts
                 raw = item.model_dump_json(exclude_none=True).encode()
                 intake_id = await accept_request(
-                    self.services, partner, item, raw, _ip(request), self.settings.retry_after
+                    self.services, partner, item, raw, client_ip(request), self.settings.retry_after
                 )
                 accepted.append(
                     Accepted(intake_id=intake_id, status_url=status_url(partner.name, intake_id))
@@ -122,14 +132,13 @@ class Routes:
 
     @guarded
     async def post_mime(self, request: Request) -> Response:
-        name, body = (
-            request.path_params["partner"],
-            await self.body(request, self.settings.max_mime),
+        self.gate.screen(request)
+        partner = await self.gate.known(request, request.path_params["partner"])
+        fields, message, token = await raw_mime.read_signed_form(
+            request, self.settings, lambda fields: self.gate.form_signed(request, partner, fields)
         )
-        fields, message = await raw_mime.read_form(request, body, self.settings.max_mime)
-        partner, token = await self.gate.form_signed(name, fields)
         envelope = raw_mime.mail_envelope(
-            fields, self.services.addresses.accepts, partner.name, _ip(request)
+            fields, self.services.addresses.accepts, partner.name, client_ip(request)
         )
 
         async def produce() -> Response:
@@ -145,8 +154,11 @@ class Routes:
 
     @guarded
     async def get_status(self, request: Request) -> Response:
-        name, intake_id = await self.partner_name(request, b""), request.path_params["intake_id"]
-        partner, _ = await self.gate.signed_or_bearer(request, name, b"")
+        # A signature covers "GET <path>": it is good for this one status, not for any other.
+        await self.before_body(request)
+        signed = request_line(request.method, request.url.path)
+        name, intake_id = await self.partner_name(request, signed), request.path_params["intake_id"]
+        partner, _ = await self.gate.signed_or_bearer(request, name, signed)
         found = await asyncio.to_thread(self.services.statuses.status, partner.name, intake_id)
         if found is None:
             raise Problem("not-found", "no request with this id from this partner")
@@ -175,10 +187,6 @@ class Routes:
 
     async def docs(self, request: Request) -> Response:
         return HTMLResponse(openapi.html_page())
-
-
-def _ip(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 async def _http_problem(request: Request, error: HTTPException) -> Response:

@@ -6,6 +6,7 @@ import time
 import tomllib
 from collections.abc import Callable
 
+from cachetools import LRUCache
 from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
@@ -24,7 +25,13 @@ class WebhookSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GUICHET_WEBHOOK_", extra="ignore")
 
     max_body: int = Field(1_048_576, description="bytes of one JSON request, attachments included")
-    max_mime: int = Field(26_214_400, description="bytes of one raw-MIME form post")
+    max_mime: int = Field(
+        44_040_192, description="bytes of one raw-MIME form post (42 MiB: a 40 MiB message + form)"
+    )
+    max_unauthenticated: int = Field(
+        65_536,
+        description="bytes of a raw-MIME form read before its signature fields must have come",
+    )
     max_attachment: int = Field(262_144, description="decoded bytes of one attachment")
     max_attachments: int = Field(5, description="attachments in one request")
     tolerance: int = Field(300, description="seconds a signature timestamp may differ from now")
@@ -36,6 +43,15 @@ class WebhookSettings(BaseSettings):
     )
     partner_cache: float = Field(
         5.0, description="seconds partners and secrets are cached (revocation delay)"
+    )
+    cache_entries: int = Field(
+        4096, description="entries in each in-memory cache (partners, rate buckets)"
+    )
+    auth_failure_rate: float = Field(
+        0.2, description="failed authentications per second per client address, sustained"
+    )
+    auth_failure_burst: int = Field(
+        10, description="failed authentications a client address may make at once"
     )
     probe_timeout: float = Field(2.0, description="seconds /readyz waits for each dependency")
     client_label: str = Field("client_number", description="Alertmanager label naming the account")
@@ -63,11 +79,24 @@ def _toml_table() -> dict:
 
 
 class RateLimiter:
-    """Token bucket per partner, in this process: the limit protects this process's loop and pool."""
+    """Token bucket per key (a partner, a client address), in this process: the limit protects
+    this process's loop and pool. At most `entries` buckets: the least recently used goes."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        entries: int = 4096,
+    ):
         self.rate, self.burst, self.clock = rate, burst, clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # partner -> (tokens, at)
+        self._buckets: LRUCache = LRUCache(maxsize=entries)  # key -> (tokens, at)
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` has a token again (0 when it has one now); takes nothing."""
+        tokens, at = self._buckets.get(key, (float(self.burst), self.clock()))
+        tokens = min(float(self.burst), tokens + (self.clock() - at) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def take(self, key: str) -> float:
         """0 when a token was taken; otherwise the seconds until one is available."""

@@ -23,6 +23,9 @@ TYPES: dict[str, ProblemType] = {
     "invalid-timestamp": ProblemType(401, "The signature timestamp is not a number"),
     "stale-timestamp": ProblemType(401, "The signature timestamp is outside the tolerance"),
     "no-matching-signature": ProblemType(401, "No signature matches an active secret"),
+    "idempotency-key-mismatch": ProblemType(
+        400, "Idempotency-Key differs from the signed webhook-id"
+    ),
     "client-not-allowed": ProblemType(403, "This partner may not open requests for this account"),
     "unknown-recipient": ProblemType(403, "None of the recipients is a support address"),
     "not-found": ProblemType(404, "No such resource"),
@@ -35,6 +38,7 @@ TYPES: dict[str, ProblemType] = {
         422, "This idempotency key was used for a different body"
     ),
     "rate-limited": ProblemType(429, "Too many requests from this partner"),
+    "too-many-failures": ProblemType(429, "Too many failed authentications from this address"),
     "internal-error": ProblemType(500, "Internal error"),
     "not-durable": ProblemType(503, "The request could not be stored or queued; retry later"),
     "not-ready": ProblemType(503, "A dependency is unreachable"),

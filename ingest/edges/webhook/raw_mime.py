@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from ingest.analysis import Envelope
+from ingest.edges.webhook.form_stream import FormError, StreamedForm
+from ingest.edges.webhook.limits import WebhookSettings
 from ingest.edges.webhook.problems import Problem
 
-MIME_FIELDS = ("body-mime", "message")  # Mailgun's "store and notify" name, then a generic one
+SIGNED_FIELDS = ("timestamp", "token", "signature")
 
 
 class MimeForm(BaseModel):
@@ -33,24 +35,50 @@ class MimeForm(BaseModel):
     )
 
 
-async def read_form(request: Request, body: bytes, max_size: int) -> tuple[dict[str, str], bytes]:
-    """The text fields and the raw message, from a body already read within its cap."""
-    replay = Request(request.scope, _replay(body))
-    try:
-        form = await replay.form(max_files=2, max_fields=100, max_part_size=max_size)
-    except Exception:  # a malformed form is the sender's problem, reported without our internals
+async def read_signed_form(
+    request: Request, settings: WebhookSettings, verify: Callable[[dict], Awaitable[str]]
+) -> tuple[dict[str, str], bytes, str]:
+    """The text fields, the raw message and the signature's token, read as the form streams in.
+
+    The signature is checked as soon as its fields have arrived, and reading stops there when it
+    is wrong; a form that has not shown them within `max_unauthenticated` bytes is refused."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_mime:
         raise Problem(
-            "invalid-body", "the body is not a readable form (multipart/form-data or urlencoded)"
-        ) from None
-    fields, message = {}, b""
-    for key, value in form.multi_items():
-        if key in MIME_FIELDS and not message:
-            message = await value.read() if isinstance(value, UploadFile) else value.encode()
-        elif isinstance(value, str):
-            fields[key] = value
+            "payload-too-large",
+            f"the body declares {declared} bytes; the limit is {settings.max_mime}",
+        )
+    try:
+        form = StreamedForm(request.headers.get("content-type", ""), settings.max_mime)
+    except FormError as error:
+        raise Problem("invalid-body", str(error)) from None
+    try:
+        token = await _stream(request, form, settings, verify)
+        message = form.message()
+    except FormError as error:
+        kind = "payload-too-large" if "limit" in str(error) else "invalid-body"
+        raise Problem(kind, str(error)) from None
+    finally:
+        form.discard()
     if not message:
         raise Problem("invalid-body", "body-mime: field required (the raw message)")
-    return fields, message
+    return form.fields, message, token
+
+
+async def _stream(request: Request, form: StreamedForm, settings: WebhookSettings, verify) -> str:
+    token, read = None, 0
+    async for chunk in request.stream():
+        read += len(chunk)
+        form.feed(chunk)
+        if token is None and all(form.fields.get(f) for f in SIGNED_FIELDS):
+            token = await verify(form.fields)
+        elif token is None and read > settings.max_unauthenticated:
+            raise Problem(
+                "missing-signature",
+                f"timestamp, token and signature must come within the first "
+                f"{settings.max_unauthenticated} bytes of the form, before the message",
+            )
+    return token if token is not None else await verify(form.fields)
 
 
 def mail_envelope(fields: dict[str, str], accepts, partner: str, client_ip: str) -> Envelope:
@@ -63,16 +91,3 @@ def mail_envelope(fields: dict[str, str], accepts, partner: str, client_ip: str)
         )
     sender = fields.get("sender", "").strip().strip("<>")
     return Envelope("smtp", sender, ours, datetime.now(UTC), client_ip, partner)
-
-
-def _replay(body: bytes):
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive

@@ -53,15 +53,25 @@ def check_timestamp(value: str, now: float, tolerance: int) -> None:
         )
 
 
+def check_headers(headers: Mapping[str, str], *, now: float, tolerance: int) -> None:
+    """What can be checked before the body is read: the headers are there, the time is close."""
+    missing = [name for name in HEADERS if not headers.get(name)]
+    if missing:
+        raise AuthFailure("missing-signature", f"missing header(s): {', '.join(missing)}")
+    check_timestamp(headers["webhook-timestamp"], now, tolerance)
+
+
+def request_line(method: str, path: str) -> bytes:
+    """What a body-less request (GET status) signs in place of a body: "GET /v1/…/requests/ID"."""
+    return f"{method.upper()} {path}".encode()
+
+
 def verify(
     headers: Mapping[str, str], body: bytes, secrets: Sequence[str], *, now: float, tolerance: int
 ) -> str:
     """Check the Standard Webhooks headers; returns the webhook-id."""
-    missing = [name for name in HEADERS if not headers.get(name)]
-    if missing:
-        raise AuthFailure("missing-signature", f"missing header(s): {', '.join(missing)}")
+    check_headers(headers, now=now, tolerance=tolerance)
     msg_id, stamp = headers["webhook-id"], headers["webhook-timestamp"]
-    check_timestamp(stamp, now, tolerance)
     offered = [
         s for s in headers["webhook-signature"].split() if s.startswith(SIGNATURE_VERSION + ",")
     ]
