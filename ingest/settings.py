@@ -54,7 +54,10 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every setting guichet reads; `docs/operations.md` and `config/settings.toml` document each key."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Errors name the setting, never its value: a value may be a password.
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     home: Path = Field(Path("var"), validation_alias=_env("GUICHET_HOME", "home"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
