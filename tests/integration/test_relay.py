@@ -51,6 +51,14 @@ def serve(relay: Relay, **options) -> Controller:
     return controller
 
 
+def server_tls(tmp_path):
+    """A self-signed certificate and the server context that presents it."""
+    cert, key = self_signed(tmp_path / "tls")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    return cert, tls
+
+
 def run(tmp_path, redis_url, controller: Controller, **overrides) -> Stack:
     database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     settings = stack_settings(
@@ -117,9 +125,7 @@ def test_a_temporary_refusal_is_retried_by_one_chain_with_back_off_until_deliver
 
 
 def test_the_relay_login_goes_over_starttls_checked_against_the_given_ca(tmp_path, redis_url):
-    cert, key = self_signed(tmp_path / "tls")
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(cert, key)
+    cert, tls = server_tls(tmp_path)
     relay = Relay()
     controller = serve(
         relay, tls_context=tls, require_starttls=True, authenticator=relay.authenticate
@@ -144,9 +150,7 @@ def test_the_relay_login_goes_over_starttls_checked_against_the_given_ca(tmp_pat
 
 
 def test_implicit_tls_to_the_relay_verifies_its_certificate(tmp_path, redis_url):
-    cert, key = self_signed(tmp_path / "tls")
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(cert, key)
+    cert, tls = server_tls(tmp_path)
     relay = Relay()
     controller = serve(relay, ssl_context=tls)
     stack = run(tmp_path, redis_url, controller, smtp_relay_tls="implicit")  # no CA given
