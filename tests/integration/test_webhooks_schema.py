@@ -69,7 +69,7 @@ def fuzzed(tmp_path_factory, redis_server):
     secret = SqlPartners(session_factory(config.database), secret_box(config.home)).add(PARTNER, [])
     app = WebApp(
         config,
-        WebhookSettings(rate=10_000, burst=10_000),
+        WebhookSettings(rate=10_000, burst=10_000, auth_failure_burst=1_000_000),
         wrap=lambda inner: signing(inner, secret),
     ).start()
     yield app
