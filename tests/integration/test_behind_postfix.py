@@ -198,7 +198,7 @@ def test_while_guichet_is_down_postfix_defers_and_delivers_everything_once_it_is
     instances.append(inbound.start())
     for n in range(5):
         deliver(inbound.port, mail(n, f"client{n}@example.org"), CLIENTS[0])
-    assert inbound.wait_log("status=deferred", 5) == 5
+    assert inbound.wait_log("status=deferred", 5) >= 5  # each tried at least once
     assert len(inbound.queued()) == 5 and guichet.rows(IntakeRow) == []
     guichet.listen()
     inbound.flush()

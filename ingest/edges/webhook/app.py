@@ -73,16 +73,16 @@ class Routes:
         """From the path, or (`/v1/requests`) from the header or the signature itself."""
         return request.path_params.get("partner") or await self.gate.identify(request, body)
 
-    async def before_body(self, request: Request) -> None:
+    async def before_body(self, request: Request, *, signed_only: bool = False) -> None:
         """What is refused before a byte of the body is read: an address that failed too
         often, an unknown partner named in the path, missing or stale signature headers."""
         self.gate.screen(request)
-        if "partner" in request.path_params:
-            await self.gate.known(request, request.path_params["partner"])
+        name = request.path_params.get("partner")
+        await self.gate.known(request, name, signed_only=signed_only)
 
     @guarded
     async def post_request(self, request: Request) -> Response:
-        await self.before_body(request)
+        await self.before_body(request, signed_only=True)
         body = await self.body(request, self.settings.max_body)
         name = await self.partner_name(request, body)
         partner, key = await self.gate.signed(request, name, body)
@@ -132,8 +132,8 @@ class Routes:
 
     @guarded
     async def post_mime(self, request: Request) -> Response:
-        self.gate.screen(request)
-        partner = await self.gate.known(request, request.path_params["partner"])
+        await self.before_body(request)
+        partner = await self.gate.partner(request.path_params["partner"])
         fields, message, token = await raw_mime.read_signed_form(
             request, self.settings, lambda fields: self.gate.form_signed(request, partner, fields)
         )

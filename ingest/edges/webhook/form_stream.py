@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus, unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, QuerystringParser, parse_options_header
 
-MIME_FIELDS = (b"body-mime", b"message")  # Mailgun's "store and notify" name, then a generic one
+MIME_FIELDS = ("body-mime", "message")  # Mailgun's "store and notify" name, then a generic one
 SPOOL_IN_MEMORY = 1024 * 1024
 FIELD_CAP = 64 * 1024  # bytes of one text field
 MAX_FIELDS = 100
@@ -28,8 +28,7 @@ class StreamedForm:
         self.fields: dict[str, str] = {}
         self.message_cap, self._size, self._urlencoded = message_cap, 0, False
         self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed by message()/discard())
-        self._name, self._value, self._headers, self._header = b"", bytearray(), {}, b""
-        self._named = False
+        self._begin()
         if kind == b"multipart/form-data" and options.get(b"boundary"):
             self.parser = MultipartParser(options[b"boundary"], self._multipart_callbacks())
         elif kind == b"application/x-www-form-urlencoded":
@@ -60,8 +59,8 @@ class StreamedForm:
     # One part or field at a time -----------------------------------------------------------
 
     def _begin(self) -> None:
-        self._name, self._value, self._headers, self._header = b"", bytearray(), {}, b""
-        self._named = False
+        self._raw_name, self._value, self._headers, self._header = b"", bytearray(), {}, b""
+        self._name: str | None = None  # decoded once the whole name has arrived
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         piece = data[start:end]
@@ -76,13 +75,17 @@ class StreamedForm:
             self._value += piece
 
     def _end(self) -> None:
-        if self._name in MIME_FIELDS or not self._name:
+        if not self._name or self._name in MIME_FIELDS:
             return
         if len(self.fields) >= MAX_FIELDS:
             raise FormError(f"more than {MAX_FIELDS} form fields")
         value = bytes(self._value)
-        text = unquote_plus(value.decode("latin-1")) if self._urlencoded else value.decode()
-        self.fields.setdefault(self._name.decode("latin-1"), text)
+        text = (
+            unquote_plus(value.decode("latin-1"))
+            if self._urlencoded
+            else value.decode("utf-8", "replace")
+        )
+        self.fields.setdefault(self._name, text)
 
     def _multipart_callbacks(self) -> dict:
         def header_field(data, start, end):
@@ -97,7 +100,7 @@ class StreamedForm:
 
         def headers_finished():
             _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-            self._name = options.get(b"name", b"")
+            self._name = options.get(b"name", b"").decode("utf-8", "replace")
 
         return {
             "on_part_begin": self._begin,
@@ -111,12 +114,11 @@ class StreamedForm:
 
     def _urlencoded_callbacks(self) -> dict:
         def name(data, start, end):
-            self._name += data[start:end]
+            self._raw_name += data[start:end]
 
         def named():
-            if not self._named:
-                self._name = unquote_plus(self._name.decode("latin-1")).encode("latin-1")
-                self._named = True
+            if self._name is None:
+                self._name = unquote_plus(self._raw_name.decode("latin-1"))
 
         def data(chunk, start, end):
             named()

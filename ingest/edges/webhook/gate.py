@@ -64,21 +64,20 @@ class Gate:
         self.failures.take(client_ip(request))
         return Problem(failure.kind, failure.detail)
 
-    async def known(self, request: Request, name: str) -> Partner:
-        """The named partner, before the body is read: unknown names and bad headers stop here."""
-        partner = await self.partner(name)
+    async def known(self, request: Request, name: str | None, *, signed_only: bool) -> None:
+        """Before the body is read: an unknown partner named in the path, missing signature
+        headers where only a signature will do, a stale timestamp."""
         try:
-            if not partner.secrets:
+            if name is not None and not (await self.partner(name)).secrets:
                 raise signatures.AuthFailure(
                     "no-matching-signature", "no active secret of this partner matches"
                 )
-            if "webhook-signature" in request.headers:
+            if signed_only or "webhook-signature" in request.headers:
                 signatures.check_headers(
                     request.headers, now=self.clock(), tolerance=self.settings.tolerance
                 )
         except signatures.AuthFailure as failure:
             raise self.refused(request, failure) from None
-        return partner
 
     async def identify(self, request: Request, body: bytes) -> str:
         """For the partner-less routes: the `webhook-partner` header, else the partner one of
