@@ -113,7 +113,8 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def _package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
     """A module's imports of its own parent packages are how Python loads it, not a circle."""
     return {
-        name: {t for t in targets if not name.startswith(t + ".")} for name, targets in edges.items()
+        name: {t for t in targets if not name.startswith(t + ".")}
+        for name, targets in edges.items()
     }
 
 
