@@ -9,7 +9,8 @@ from functools import lru_cache
 from ingest import config_files
 from ingest.directory import Account, Contact
 from ingest.model import Content, Finding
-from ingest.reading.normalize import fold, phrase_regex, words
+from ingest.reading.normalize import fold, words
+from ingest.reading.phrase_scan import phrase_regex
 from ingest.reading.text_split import Split
 
 FIELD = "contact_name"

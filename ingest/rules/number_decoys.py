@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.reading.normalize import fold, phrase_regex, phrase_search, reach
+from ingest.reading.normalize import fold
 from ingest.reading.pasted_text import is_log_line
+from ingest.reading.phrase_scan import phrase_regex, reach
 
 
 @dataclass(frozen=True)
@@ -208,10 +209,7 @@ class Postcode:
 
     @staticmethod
     def _found(key: str, template: str, folded: str) -> bool:
-        r"""The vocabulary list set in its template matches (at the start for a `\s*` one);
-        not tried when none of its entries can occur in the text."""
-        if phrase_search(folded, vocab()[key]) is None:
-            return False
+        r"""The vocabulary list set in its template matches (at the start for a `\s*` one)."""
         regex = _around(key, template)
         return bool(regex.match(folded) if template.startswith("\\s*") else regex.search(folded))
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ingest.directory import Account
 from ingest.model import Content, Finding, Urgency
-from ingest.reading.normalize import find_phrases, fold, has_phrase, mask, phrase_regex
+from ingest.reading.normalize import fold
+from ingest.reading.phrase_scan import find_phrases, has_phrase, mask, phrase_regex
 from ingest.rules.suppression import (
     AutoresponderHeader,
     AutoSubmitted,
