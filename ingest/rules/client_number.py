@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from ingest.model import Content, Finding
 from ingest.reading.normalize import unescape, unify_punctuation
 from ingest.reading.text_split import Split, split_text
-from ingest.rules.number_decoys import STRUCTURAL, Postcode, Spot, last_number_words, vocab
+from ingest.rules.number_decoys import STRUCTURAL, Postcode, last_number_words, vocab
+from ingest.rules.number_spots import Spot
 
 FIELD = "client_number"
 _CANDIDATE = re.compile(r"(?<!\d)(\d{5}|\d{2}[ ]\d{3})(?!\d)")
