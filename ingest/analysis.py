@@ -12,7 +12,7 @@ from datetime import datetime
 from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.reading import mime
-from ingest.rules.triage import decide
+from ingest.rules.triage import decide, warm_up
 
 
 @dataclass
@@ -166,6 +166,7 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     _analyser = Analyser(directory_factory(), rules)
+    warm_up()
 
 
 def analyse_in_process(method: str, *args) -> Analysis:
