@@ -47,6 +47,10 @@ class Rules:
     time_limit: float = 10.0
 
 
+TIMED_OUT = "parsing exceeded its time limit"
+PARSER_DIED = "parser process died"
+
+
 class ParseTimeout(Exception):
     pass
 
@@ -68,7 +72,7 @@ def _time_limit(seconds: float):
 
 
 def _raise_timeout(_signum, _frame):
-    raise ParseTimeout("parsing exceeded its time limit")
+    raise ParseTimeout(TIMED_OUT)
 
 
 def dedup_key(sender: str, message_id: str, body: bytes) -> str:
@@ -92,6 +96,22 @@ def review_decision(envelope: Envelope, error: str) -> Decision:
     decision.suppression = Suppression(acknowledge=False, skip_reason="needs-review")
     decision.trail.append(Finding("analysis", "review", True, error))
     return decision
+
+
+def review(raw: bytes, envelope: Envelope, error: str) -> Analysis:
+    """The analysis of a request that could not be analysed."""
+    return Analysis(
+        review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+    )
+
+
+def worth_another_look(decision: Decision) -> bool:
+    """A review decision because the parse ran out of time (or its parser died): the request
+    itself may be fine, and deserves a second analysis with a larger budget."""
+    return any(
+        f.rule == "analysis" and f.value is True and (TIMED_OUT in f.why or PARSER_DIED in f.why)
+        for f in decision.trail
+    )
 
 
 class Analyser:
@@ -139,10 +159,7 @@ class Analyser:
         except DirectoryUnavailable:
             raise  # temporary: the edge answers 4xx / 503 and the sender retries
         except Exception as exc:  # never a lost request: staff review it
-            error = f"{type(exc).__name__}: {exc}"
-            return Analysis(
-                review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
-            )
+            return review(raw, envelope, f"{type(exc).__name__}: {exc}")
 
     def _decide(self, content: Content, envelope: Envelope, raw: bytes | None) -> Decision:
         return decide(
