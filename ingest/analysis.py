@@ -57,18 +57,20 @@ class ParseTimeout(Exception):
 
 @contextmanager
 def _time_limit(seconds: float):
-    """SIGALRM-based limit; only effective in a process's main thread (parser processes)."""
+    """A limit on the CPU time this process spends on the request (SIGPROF), so that neither
+    waiting for a parser nor sharing a loaded machine counts against it; only effective in a
+    process's main thread (parser processes)."""
     try:
-        previous = signal.signal(signal.SIGALRM, _raise_timeout)
+        previous = signal.signal(signal.SIGPROF, _raise_timeout)
     except ValueError:  # not the main thread: the caller's own timeout applies
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _raise_timeout(_signum, _frame):
@@ -184,6 +186,11 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     _analyser = Analyser(directory_factory(), rules)
     warm_up()
+
+
+def parser_ready() -> bool:
+    """A call that returns once this parser process is initialised."""
+    return _analyser is not None
 
 
 def analyse_in_process(method: str, *args) -> Analysis:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from ingest.analysis import (
@@ -22,6 +22,7 @@ from ingest.analysis import (
     Rules,
     analyse_in_process,
     init_process,
+    parser_ready,
     review,
 )
 from ingest.directory import Directory
@@ -56,16 +57,23 @@ class ParserPool:
             exempt_sources,
         )
 
-    def start(self) -> None:
-        if self.processes > 0:
-            self._pool = ProcessPoolExecutor(
-                self.size,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=init_process,
-                initargs=(self.factory, self.rules),
-            )
-        else:
+    def start(self, ready_within: float = 60) -> None:
+        """Start every parser now and wait until each has compiled the rules, so that neither
+        the first mails nor an urgent one waits for a parser to be born."""
+        if self.processes <= 0:
             self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="guichet-parser")
+            return
+        self._pool = ProcessPoolExecutor(
+            self.size,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=init_process,
+            initargs=(self.factory, self.rules),
+        )
+        # One call per parser, submitted together: each finds no idle parser and starts one.
+        started = [self._pool.submit(parser_ready) for _ in range(self.size)]
+        done, _ = wait(started, timeout=ready_within)
+        if len(done) < len(started):
+            log.warning("parsers still starting after %ss; accepting mail anyway", ready_within)
 
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
         """A raw mail (SMTP edge, raw-MIME webhooks)."""
@@ -108,7 +116,9 @@ class ParserPool:
 
     @property
     def _outer(self) -> float:
-        return self.rules.time_limit + 5
+        """Wall-clock bound for a parser stuck where its CPU-time limit cannot reach it (inside
+        one C call); generous, as a loaded machine stretches honest CPU seconds too."""
+        return 3 * self.rules.time_limit + 5
 
     def _submit(self, method: str, args: tuple):
         if self._local is not None:

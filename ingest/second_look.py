@@ -41,7 +41,7 @@ class SecondLook:
         with self._lock:  # one at a time: the budget is this process's, not shared
             try:
                 job = self._executor().submit(analyse_in_process, "mail", raw, envelope)
-                return job.result(timeout=self.rules.time_limit + 5)
+                return job.result(timeout=3 * self.rules.time_limit + 5)
             except FutureTimeout:
                 self.close()  # the process is stuck past its own limit: start afresh
                 return review(raw, envelope, f"{TIMED_OUT} (second analysis)")
