@@ -19,8 +19,9 @@ from ingest.analysis import Envelope
 from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content
 from ingest.reading.normalize import fold
-from ingest.reading.phrase_scan import has_phrase
+from ingest.reading.phrase_scan import find_phrases, has_phrase
 from ingest.rules.suppression import plain_address
+from ingest.rules.urgency_context import negated
 
 log = logging.getLogger("guichet.parser")
 HEAD_LIMIT = 64 * 1024  # header bytes read; a subject further down waits its turn
@@ -32,11 +33,12 @@ def _vocab() -> dict:
 
 
 def urgent_subject(subject: str) -> bool:
-    """The subject alone says urgent or outage, and not that it can wait."""
+    """The subject alone says urgent or outage ("pas urgent" is not), and not that it can wait."""
     folded, v = fold(subject[:1000]), _vocab()
     if has_phrase(folded, v["unhurried"]):
         return False
-    return has_phrase(folded, v["severity_terms"]) or has_phrase(folded, v["outage_terms"])
+    hits = find_phrases(folded, v["severity_terms"]) + find_phrases(folded, v["outage_terms"])
+    return any(not negated(folded, hit.start()) for hit in hits)
 
 
 def head_of(raw: bytes) -> tuple[str, str]:
