@@ -29,7 +29,7 @@ from tests.support.variants import corpus_variants, synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "frozen-decisions.json"
-CORPORA = ("corpus", "corpus-blind", "corpus-holdout")
+CORPORA = ("corpus", "corpus-blind", "corpus-holdout", "corpus-triage")
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))
 RULES = Rules(
     urgent_addresses=("urgent@dri.example",),
