@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ingest.model import Content, Finding
 from ingest.reading.normalize import fold, unescape, unify_punctuation
@@ -71,8 +72,11 @@ def judge(spot: Spot) -> tuple[str, str]:
 
 
 def spots(zone: str, text: str) -> list[Spot]:
+    """The first `max_numbers_per_zone` candidates: a customer gives a few numbers, a data dump
+    thousands, and judging each of those would cost more than the whole mail is worth."""
     plain = unify_punctuation(unescape(text))
-    return [Spot(zone, plain, m.start(), m.end()) for m in _CANDIDATE.finditer(plain)]
+    found = islice(_CANDIDATE.finditer(plain), vocab()["max_numbers_per_zone"])
+    return [Spot(zone, plain, m.start(), m.end()) for m in found]
 
 
 # --- strategies: tried in order, the first that finds a number decides ------------------------
