@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ingest.reading import normalize, pasted_text, text_split
+from ingest.reading.html_text import html_to_text
 from ingest.rules import number_decoys, number_spots, urgency_context
 from ingest.rules.triage import decide
 from tests.unit.intake_fixtures import demo_directory, mail
@@ -114,3 +115,30 @@ def test_no_regex_is_compiled_while_deciding_mail_once_the_rules_are_warm(monkey
     assert compiled == []
     re.compile(f"a pattern never seen before {id(compiled)}")
     assert len(compiled) == 1  # the counter does see a compilation
+
+
+HTML = {
+    "signature tables": lambda n: (
+        "<table>"
+        + "<tr><td>Ma&iuml;wenn</td><td>Caradec&#8217;s</td></tr>" * (n // 50)
+        + "</table>"
+    ),
+    "nested blocks": lambda n: "<div>" * (n // 10) + "x" + "</div>" * (n // 10),
+    "unclosed inline tags": lambda n: "<b><i>" * (n // 6),
+    "links": lambda n: "".join(f'<a href="http://e.x/{i}">l{i}</a> ' for i in range(n // 30)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HTML))
+def test_turning_eight_times_the_html_into_text_costs_at_most_twelve_times_as_much(case):
+    def html_cost(markup: str, runs: int) -> float:
+        best = float("inf")
+        for _ in range(runs):
+            started = time.process_time()
+            html_to_text(markup)
+            best = min(best, time.process_time() - started)
+        return best
+
+    make = HTML[case]
+    small, large = html_cost(make(2 * SIZE), 3), html_cost(make(16 * SIZE), 1)
+    assert large <= MAX_RATIO * max(small, 0.002), f"{case}: {small:.3f}s -> {large:.3f}s"
