@@ -49,6 +49,7 @@ class Rules:
 
 TIMED_OUT = "parsing exceeded its time limit"
 PARSER_DIED = "parser process died"
+SECOND = "(second analysis)"
 
 
 class ParseTimeout(Exception):
@@ -111,7 +112,10 @@ def worth_another_look(decision: Decision) -> bool:
     """A review decision because the parse ran out of time (or its parser died): the request
     itself may be fine, and deserves a second analysis with a larger budget."""
     return any(
-        f.rule == "analysis" and f.value is True and (TIMED_OUT in f.why or PARSER_DIED in f.why)
+        f.rule == "analysis"
+        and f.value is True
+        and (TIMED_OUT in f.why or PARSER_DIED in f.why)
+        and SECOND not in f.why
         for f in decision.trail
     )
 

@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from ingest.analysis import (
     PARSER_DIED,
+    SECOND,
     TIMED_OUT,
     Analysis,
     Envelope,
@@ -25,6 +26,7 @@ from ingest.analysis import (
     review,
 )
 from ingest.directory import Directory
+from ingest.model import Content
 
 log = logging.getLogger("guichet.parser")
 
@@ -38,17 +40,24 @@ class SecondLook:
         self._lock = threading.Lock()
 
     def mail(self, raw: bytes, envelope: Envelope) -> Analysis:
+        return self._run(raw, envelope, "mail", raw, envelope)
+
+    def content(self, content: Content, envelope: Envelope, raw: bytes) -> Analysis:
+        return self._run(raw, envelope, "content", content, envelope, raw, content.message_id)
+
+    def _run(self, raw: bytes, envelope: Envelope, method: str, *args) -> Analysis:
         with self._lock:  # one at a time: the budget is this process's, not shared
             try:
-                job = self._executor().submit(analyse_in_process, "mail", raw, envelope)
-                return job.result(timeout=3 * self.rules.time_limit + 5)
+                job = self._executor().submit(analyse_in_process, method, *args)
+                found = job.result(timeout=3 * self.rules.time_limit + 5)
+                return review(raw, envelope, f"{found.error} {SECOND}") if found.error else found
             except FutureTimeout:
                 self.close()  # the process is stuck past its own limit: start afresh
-                return review(raw, envelope, f"{TIMED_OUT} (second analysis)")
+                return review(raw, envelope, f"{TIMED_OUT} {SECOND}")
             except Exception as exc:  # the process died: the request stays for review
                 log.error("second analysis failed: %r", exc)
                 self.close()
-                return review(raw, envelope, f"{PARSER_DIED} (second analysis)")
+                return review(raw, envelope, f"{PARSER_DIED} {SECOND}")
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:

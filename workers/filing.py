@@ -81,7 +81,10 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
     decision = decision_from_dict(intake.decision)
     if worth_another_look(decision):  # out of time at the edge: a larger budget here
         log.info("second analysis of a timed-out intake", extra={"intake_id": intake.id})
-        return content, _second_look(rt.settings).mail(intake.raw, envelope).decision
+        again = _second_look(rt.settings)
+        if intake.channel == "webhook":
+            return content, again.content(content, envelope, intake.raw).decision
+        return content, again.mail(intake.raw, envelope).decision
     return content, decision
 
 
