@@ -10,7 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ingest.analysis import (
@@ -57,9 +57,9 @@ class ParserPool:
             exempt_sources,
         )
 
-    def start(self, ready_within: float = 60) -> None:
-        """Start every parser now and wait until each has compiled the rules, so that neither
-        the first mails nor an urgent one waits for a parser to be born."""
+    def start(self) -> None:
+        """Start every parser now (in the background: the listener does not wait for them), so
+        that neither the first mails nor an urgent one waits for a parser to be born."""
         if self.processes <= 0:
             self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="guichet-parser")
             return
@@ -70,10 +70,8 @@ class ParserPool:
             initargs=(self.factory, self.rules),
         )
         # One call per parser, submitted together: each finds no idle parser and starts one.
-        started = [self._pool.submit(parser_ready) for _ in range(self.size)]
-        done, _ = wait(started, timeout=ready_within)
-        if len(done) < len(started):
-            log.warning("parsers still starting after %ss; accepting mail anyway", ready_within)
+        for _ in range(self.size):
+            self._pool.submit(parser_ready)
 
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
         """A raw mail (SMTP edge, raw-MIME webhooks)."""
