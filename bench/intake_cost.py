@@ -1,7 +1,8 @@
 """Per-message CPU cost of intake, side by side with bare parsers, plus `guichet explain` end to end.
 
 What is measured, in this process, one message at a time, over every `tests/corpus/*.eml`
-(--rounds passes; the first pass is a warm-up and is not counted):
+(--rounds passes; the first pass is a warm-up and is not counted), as CPU time of this
+process (`time.process_time`), so that other work on the machine does not inflate it:
 
   stdlib parse      email.message_from_bytes(policy=default) + get_body() + get_content()
   flanker parse     flanker mime.from_string() + the decoded body of every text part
@@ -91,10 +92,10 @@ def measure(fn: Callable, cases, rounds: int) -> dict:
     times = []
     for round_ in range(rounds):
         for _name, raw, envelope in cases:
-            started = time.perf_counter()
+            started = time.process_time()
             fn(raw, envelope)
             if round_:  # the first pass warms caches and lazy imports
-                times.append(time.perf_counter() - started)
+                times.append(time.process_time() - started)
     ordered = sorted(times)
     return {
         "calls": len(times),
@@ -140,7 +141,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=5, help="passes over the corpus (1 warm-up)")
-    parser.add_argument("--explain-runs", type=int, default=5, help="runs per explain file")
+    parser.add_argument(
+        "--explain-runs", type=int, default=5, help="runs per explain file (0: skip)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args()
     if args.rounds < 2:
@@ -184,9 +187,9 @@ def main() -> None:
         if progress:
             print(f"  {what} ...", file=sys.stderr)
         per_message.append({"what": what, **measure(fn, cases, args.rounds)})
-    if progress:
+    if progress and args.explain_runs:
         print("  guichet explain (subprocesses) ...", file=sys.stderr)
-    explain = explain_rows(args.explain_runs)
+    explain = explain_rows(args.explain_runs) if args.explain_runs else []
 
     if args.json:
         json.dump(
@@ -196,11 +199,13 @@ def main() -> None:
         )
         print()
         return
-    print(f"per message, {len(cases)} corpus files x {args.rounds - 1} timed rounds")
+    print(f"CPU per message, {len(cases)} corpus files x {args.rounds - 1} timed rounds")
     print(f"{'':28}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     for r in per_message:
         cells = "".join(f"{r[k]:>10.2f}" for k in ("mean_ms", "p50_ms", "p95_ms", "max_ms"))
         print(f"{r['what']:<28}{cells}")
+    if not explain:
+        return
     print(f"\nsubprocess, {args.explain_runs} runs each")
     print(f"{'':46}{'mean ms':>10}{'min ms':>10}{'max ms':>10}")
     for r in explain:

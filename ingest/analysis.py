@@ -12,7 +12,7 @@ from datetime import datetime
 from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.reading import mime
-from ingest.rules.triage import decide
+from ingest.rules.triage import decide, warm_up
 
 
 @dataclass
@@ -47,28 +47,35 @@ class Rules:
     time_limit: float = 10.0
 
 
+TIMED_OUT = "parsing exceeded its time limit"
+PARSER_DIED = "parser process died"
+SECOND = "(second analysis)"
+
+
 class ParseTimeout(Exception):
     pass
 
 
 @contextmanager
 def _time_limit(seconds: float):
-    """SIGALRM-based limit; only effective in a process's main thread (parser processes)."""
+    """A limit on the CPU time this process spends on the request (SIGPROF), so that neither
+    waiting for a parser nor sharing a loaded machine counts against it; only effective in a
+    process's main thread (parser processes)."""
     try:
-        previous = signal.signal(signal.SIGALRM, _raise_timeout)
+        previous = signal.signal(signal.SIGPROF, _raise_timeout)
     except ValueError:  # not the main thread: the caller's own timeout applies
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _raise_timeout(_signum, _frame):
-    raise ParseTimeout("parsing exceeded its time limit")
+    raise ParseTimeout(TIMED_OUT)
 
 
 def dedup_key(sender: str, message_id: str, body: bytes) -> str:
@@ -92,6 +99,25 @@ def review_decision(envelope: Envelope, error: str) -> Decision:
     decision.suppression = Suppression(acknowledge=False, skip_reason="needs-review")
     decision.trail.append(Finding("analysis", "review", True, error))
     return decision
+
+
+def review(raw: bytes, envelope: Envelope, error: str) -> Analysis:
+    """The analysis of a request that could not be analysed."""
+    return Analysis(
+        review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
+    )
+
+
+def worth_another_look(decision: Decision) -> bool:
+    """A review decision because the parse ran out of time (or its parser died): the request
+    itself may be fine, and deserves a second analysis with a larger budget."""
+    return any(
+        f.rule == "analysis"
+        and f.value is True
+        and (TIMED_OUT in f.why or PARSER_DIED in f.why)
+        and SECOND not in f.why
+        for f in decision.trail
+    )
 
 
 class Analyser:
@@ -139,10 +165,7 @@ class Analyser:
         except DirectoryUnavailable:
             raise  # temporary: the edge answers 4xx / 503 and the sender retries
         except Exception as exc:  # never a lost request: staff review it
-            error = f"{type(exc).__name__}: {exc}"
-            return Analysis(
-                review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
-            )
+            return review(raw, envelope, f"{type(exc).__name__}: {exc}")
 
     def _decide(self, content: Content, envelope: Envelope, raw: bytes | None) -> Decision:
         return decide(
@@ -166,6 +189,12 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     _analyser = Analyser(directory_factory(), rules)
+    warm_up()
+
+
+def parser_ready() -> bool:
+    """A call that returns once this parser process is initialised."""
+    return _analyser is not None
 
 
 def analyse_in_process(method: str, *args) -> Analysis:

@@ -1,4 +1,8 @@
-"""Parser processes beside the listener's event loop, so one heavy mail never stalls the others."""
+"""Parser processes beside the listener's event loop, so one heavy mail never stalls the others.
+
+Jobs reach a parser through `ParserSlots` (fair between sources, urgent mail first, one slot
+reserved for it), and only when a parser is free: the time limit then counts the parse alone.
+"""
 
 from __future__ import annotations
 
@@ -6,79 +10,120 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ingest.analysis import (
+    PARSER_DIED,
+    TIMED_OUT,
     Analyser,
     Analysis,
     Envelope,
     Rules,
     analyse_in_process,
-    dedup_key,
     init_process,
-    review_decision,
+    parser_ready,
+    review,
 )
 from ingest.directory import Directory
+from ingest.first_look import FirstLook
 from ingest.model import Content
+from ingest.parser_slots import ParserSlots
 
 log = logging.getLogger("guichet.parser")
 
 
 class ParserPool:
-    """Analysis in a process pool (`processes > 0`) or a thread (tests): the edges' one way to analyse."""
+    """Analysis in a process pool (`processes > 0`) or threads (tests): the edges' one way to
+    analyse. `reserved` more parsers take urgent mail only."""
 
     def __init__(
-        self, directory_factory: Callable[[], Directory], rules: Rules, processes: int = 2
+        self,
+        directory_factory: Callable[[], Directory],
+        rules: Rules,
+        processes: int = 2,
+        *,
+        reserved: int = 1,
+        exempt_sources=(),
     ):
         self.factory, self.rules, self.processes = directory_factory, rules, processes
-        self._pool: ProcessPoolExecutor | None = None
+        self.slots = ParserSlots(max(1, processes), reserved)
+        self.size = max(1, processes) + max(0, reserved)
+        self._pool: Executor | None = None
         self._local = Analyser(directory_factory(), rules) if processes <= 0 else None
+        self.first_look = FirstLook(
+            self._local.directory if self._local else directory_factory(),
+            rules.urgent_addresses,
+            exempt_sources,
+        )
 
     def start(self) -> None:
-        if self.processes > 0:
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=context,
-                initializer=init_process,
-                initargs=(self.factory, self.rules),
-            )
+        """Start every parser now (in the background: the listener does not wait for them), so
+        that neither the first mails nor an urgent one waits for a parser to be born."""
+        if self.processes <= 0:
+            self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="guichet-parser")
+            return
+        self._pool = ProcessPoolExecutor(
+            self.size,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=init_process,
+            initargs=(self.factory, self.rules),
+        )
+        # One call per parser, submitted together: each finds no idle parser and starts one.
+        for _ in range(self.size):
+            self._pool.submit(parser_ready)
 
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
         """A raw mail (SMTP edge, raw-MIME webhooks)."""
-        return await self._run("mail", raw, envelope, (raw, envelope))
+        priority = await self.first_look.mail(raw, envelope)
+        return await self._run("mail", raw, envelope, (raw, envelope), priority)
 
     async def analyse_content(
         self, content: Content, envelope: Envelope, raw: bytes, key_material: str
     ) -> Analysis:
         """A request its edge already structured (webhook JSON)."""
-        return await self._run("content", raw, envelope, (content, envelope, raw, key_material))
+        priority = await self.first_look.content(content)
+        args = (content, envelope, raw, key_material)
+        return await self._run("content", raw, envelope, args, priority)
 
-    async def _run(self, method: str, raw: bytes, envelope: Envelope, args: tuple) -> Analysis:
+    async def _run(
+        self, method: str, raw: bytes, envelope: Envelope, args: tuple, priority: bool
+    ) -> Analysis:
+        if self._pool is None:
+            self.start()
+        source = self.first_look.source(envelope)
+        slot = await self.slots.acquire(source, priority)
         loop = asyncio.get_running_loop()
         try:
-            if self._pool is None:
-                call = loop.run_in_executor(None, getattr(self._local, method), *args)
-            else:
-                call = loop.run_in_executor(self._pool, analyse_in_process, method, *args)
+            job = self._submit(method, args)
+        except BaseException:
+            self.slots.release(source, slot)
+            raise
+        # The slot is given back when the parser is really done, even after we stopped waiting.
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self.slots.release, source, slot))
+        try:
             # The parser process enforces the limit itself; this outer bound is the safety net.
-            return await asyncio.wait_for(call, self.rules.time_limit + 5)
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self._outer)
         except BrokenProcessPool:
             log.error("parser process died; restarting the pool")
             self.close()
             self.start()
-            return self._review(raw, envelope, "parser process died")
+            return review(raw, envelope, PARSER_DIED)
         except TimeoutError:
-            return self._review(raw, envelope, "parsing exceeded its time limit")
+            return review(raw, envelope, TIMED_OUT)
 
-    @staticmethod
-    def _review(raw: bytes, envelope: Envelope, error: str) -> Analysis:
-        return Analysis(
-            review_decision(envelope, error), dedup_key(envelope.sender, "", raw), error=error
-        )
+    @property
+    def _outer(self) -> float:
+        """Wall-clock bound for a parser stuck where its CPU-time limit cannot reach it (inside
+        one C call); generous, as a loaded machine stretches honest CPU seconds too."""
+        return 3 * self.rules.time_limit + 5
+
+    def _submit(self, method: str, args: tuple):
+        if self._local is not None:
+            return self._pool.submit(getattr(self._local, method), *args)
+        return self._pool.submit(analyse_in_process, method, *args)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=self.processes > 0, cancel_futures=True)
             self._pool = None

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     parse_processes: int = Field(
         2, validation_alias=_env("GUICHET_PARSE_PROCESSES", "parse_processes")
     )
+    parse_reserved_processes: int = Field(
+        1, validation_alias=_env("GUICHET_PARSE_RESERVED_PROCESSES", "parse_reserved_processes")
+    )
+    parse_retry_timeout: float = Field(
+        30.0, validation_alias=_env("GUICHET_PARSE_RETRY_TIMEOUT", "parse_retry_timeout")
+    )
     trusted_authserv_ids: AddressList = Field(
         [], validation_alias=_env("GUICHET_TRUSTED_AUTHSERV_IDS", "trusted_authserv_ids")
     )

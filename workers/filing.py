@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from ingest.analysis import Envelope
+from ingest.analysis import Envelope, worth_another_look
 from ingest.model import Content, Decision, decision_from_dict
 from ingest.reading.contents import content_from
+from ingest.second_look import SecondLook
 from workers.escalation.contract import guidance_for_decision
-from workers.running.runtime import Runtime
+from workers.running.runtime import Runtime, rules_for, sql_directory
 from workers.store.schema import IntakeRow
 from workers.store.tickets import Outcome, Plan, file_intake, pending_work
 
@@ -73,9 +76,27 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
             envelope_sender=intake.envelope_sender,
             recipients=list(intake.recipients),
         )
-    if intake.decision is not None:
-        return content, decision_from_dict(intake.decision)
-    return content, rt.analyser.mail(intake.raw, envelope).decision
+    if intake.decision is None:
+        return content, rt.analyser.mail(intake.raw, envelope).decision
+    decision = decision_from_dict(intake.decision)
+    if worth_another_look(decision):  # out of time at the edge: a larger budget here
+        log.info("second analysis of a timed-out intake", extra={"intake_id": intake.id})
+        again = _second_look(rt.settings)
+        if intake.channel == "webhook":
+            return content, again.content(content, envelope, intake.raw).decision
+        return content, again.mail(intake.raw, envelope).decision
+    return content, decision
+
+
+def _second_look(settings) -> SecondLook:
+    rules = replace(rules_for(settings), time_limit=settings.parse_retry_timeout)
+    return _second_look_for(settings.database, rules)
+
+
+@functools.cache
+def _second_look_for(database: str, rules) -> SecondLook:
+    """One second-analysis process per worker process (started when first needed)."""
+    return SecondLook(functools.partial(sql_directory, database), rules)
 
 
 def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Plan:

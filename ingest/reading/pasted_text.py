@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.reading.normalize import fold, phrase_search
+from ingest.reading.normalize import fold
+from ingest.reading.phrase_scan import phrase_regex
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def _marker_line(folded_lines: list[str], first: int, end: int, phrases) -> int 
     """The line of a paragraph where a (possibly wrapped) marker phrase begins."""
     folded = folded_lines[first:end]
     joined = " ".join(folded)
-    regex = phrase_search(joined, phrases)
+    regex = phrase_regex(phrases)
     hit = regex.search(joined) if regex else None
     if not hit:
         return None

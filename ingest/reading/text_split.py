@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.reading.normalize import fold, phrase_regex
+from ingest.reading.normalize import fold
 from ingest.reading.pasted_text import split_disclaimer
+from ingest.reading.phrase_scan import phrase_regex
 
 _RULE = re.compile(r"[_=*-]+")
 

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from ingest import config_files
 from ingest.model import Category, Content, Finding
-from ingest.reading.normalize import find_phrases, fold, has_phrase, mask, phrase_regex, unescape
+from ingest.reading.normalize import fold, unescape
+from ingest.reading.phrase_scan import find_phrases, has_phrase, mask, phrase_regex
 from ingest.reading.text_split import split_text
 
 _URL = re.compile(

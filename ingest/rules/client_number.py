@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ingest.model import Content, Finding
-from ingest.reading.normalize import unescape, unify_punctuation
+from ingest.reading.normalize import fold, unescape, unify_punctuation
+from ingest.reading.phrase_scan import has_phrase
 from ingest.reading.text_split import Split, split_text
-from ingest.rules.number_decoys import STRUCTURAL, Postcode, Spot, last_number_words, vocab
+from ingest.rules.number_decoys import STRUCTURAL, Postcode, last_number_words, vocab
+from ingest.rules.number_spots import Spot
 
 FIELD = "client_number"
 _CANDIDATE = re.compile(r"(?<!\d)(\d{5}|\d{2}[ ]\d{3})(?!\d)")
@@ -40,6 +43,19 @@ def anchor(spot: Spot) -> str | None:
     return found
 
 
+def claimed(spot: Spot) -> bool:
+    """The writer says the number is theirs ("notre numéro client", "our account", their own
+    signature) and not a third party's ("notre société sœur", "our partner's")."""
+    v = vocab()
+    if spot.zone == "signature":
+        return True
+    before = spot.lines()[1][-v["own_number_window"] :]
+    near = " ".join(last_number_words(before, v["own_number_words"]))
+    return has_phrase(near, v["own_number_markers"]) and not has_phrase(
+        fold(before), v["other_party_markers"]
+    )
+
+
 def judge(spot: Spot) -> tuple[str, str]:
     """("keyword"|"bare"|"rejected", rule name) for one spot."""
     for rule in STRUCTURAL:
@@ -56,8 +72,11 @@ def judge(spot: Spot) -> tuple[str, str]:
 
 
 def spots(zone: str, text: str) -> list[Spot]:
+    """The first `max_numbers_per_zone` candidates: a customer gives a few numbers, a data dump
+    thousands, and judging each of those would cost more than the whole mail is worth."""
     plain = unify_punctuation(unescape(text))
-    return [Spot(zone, plain, m.start(), m.end()) for m in _CANDIDATE.finditer(plain)]
+    found = islice(_CANDIDATE.finditer(plain), vocab()["max_numbers_per_zone"])
+    return [Spot(zone, plain, m.start(), m.end()) for m in found]
 
 
 # --- strategies: tried in order, the first that finds a number decides ------------------------
@@ -94,8 +113,10 @@ class Search:
             self.findings.append(Finding(rule, FIELD, spot.number, why))
 
     def choose(self, found: list[Spot]) -> Spot | None:
-        """The first spot, or the first one the directory knows when several numbers differ."""
+        """The first spot; when several numbers differ, the first of those the writer calls
+        their own (else of all) that the directory knows."""
         if len({s.number for s in found}) > 1:
+            found = [s for s in found if claimed(s)] or found
             return next((s for s in found if self.known(s.number)), found[0])
         return found[0] if found else None
 

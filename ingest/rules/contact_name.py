@@ -9,7 +9,8 @@ from functools import lru_cache
 from ingest import config_files
 from ingest.directory import Account, Contact
 from ingest.model import Content, Finding
-from ingest.reading.normalize import fold, phrase_regex, words
+from ingest.reading.normalize import fold, words
+from ingest.reading.phrase_scan import phrase_regex
 from ingest.reading.text_split import Split
 
 FIELD = "contact_name"
@@ -57,8 +58,8 @@ def matches(candidate: str, contact: Contact) -> bool:
     tokens = name_tokens(candidate)
     for i in range(len(tokens)):
         glued = ""
-        for token in tokens[i:]:
-            glued += token
+        for j in range(i, len(tokens)):  # no slice: a copy per start would be quadratic
+            glued += tokens[j]
             if len(glued) > longest:  # words are never empty: longer from here on
                 break
             if glued in wanted:
@@ -127,7 +128,8 @@ class NameShapedLine:
             t for t in tokens if re.fullmatch(r"[^\W\d_][^\W\d_'.-]*(?:['.-][^\W\d_]*)*", t)
         ]
         names = [t for t in capitalised if t[0].isupper()]
-        others = [t for t in tokens if t not in names]
+        named = set(names)
+        others = [t for t in tokens if t not in named]
         return 2 <= len(names) <= 5 and all(fold(t) in particles for t in others)
 
 

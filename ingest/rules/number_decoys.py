@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest import config_files
-from ingest.reading.normalize import fold, phrase_regex, phrase_search, reach
+from ingest.reading.normalize import fold
 from ingest.reading.pasted_text import is_log_line
-
-
-@dataclass(frozen=True)
-class Spot:
-    """One 5-digit candidate in one zone of the message."""
-
-    zone: str
-    text: str
-    start: int
-    end: int
-
-    @property
-    def number(self) -> str:
-        return self.text[self.start : self.end].replace(" ", "")
-
-    def before(self, size: int = 60) -> str:
-        return self.text[max(0, self.start - size) : self.start]
-
-    def after(self, size: int = 60) -> str:
-        return self.text[self.end : self.end + size]
-
-    def lines(self) -> tuple[str, str, str]:
-        """(previous line, its own line up to the number, its own line after the number)."""
-        text, own = self.text, self.text.rfind("\n", 0, self.start)
-        previous = text[text.rfind("\n", 0, own) + 1 : own] if own >= 0 else ""
-        stop = text.find("\n", self.end)
-        return previous, text[own + 1 : self.start], text[self.end : None if stop < 0 else stop]
-
-    def line_span(self) -> tuple[int, int]:
-        """(start, end) of the number's own line in `text`."""
-        stop = self.text.find("\n", self.end)
-        return self.text.rfind("\n", 0, self.start) + 1, len(self.text) if stop < 0 else stop
+from ingest.reading.phrase_scan import phrase_regex, reach
+from ingest.rules.number_spots import WINDOW, Spot
 
 
 @lru_cache(maxsize=1)
@@ -165,10 +134,13 @@ class InLogLine:
 
     def rejects(self, spot: Spot) -> bool:
         start, end = spot.line_span()
-        if spot.end - spot.start == len(spot.number):  # the line as written: one verdict a line
-            return _log_line_at(spot.text, start, end)
-        _, before, after = spot.lines()
-        return is_log_line(before + spot.number + after)
+        if spot.end - spot.start == len(spot.number) or end - start > _LONG_LINE:
+            return _log_line_at(spot.text, start, end)  # the line as written: one verdict a line
+        text = spot.text
+        return is_log_line(text[start : spot.start] + spot.number + text[spot.end : end])
+
+
+_LONG_LINE = 1000  # past this, a spaced number ("12 345") is judged with the line as written
 
 
 @lru_cache(maxsize=256)
@@ -199,25 +171,23 @@ class Postcode:
 
     def rejects(self, spot: Spot) -> bool:
         previous, before, after = spot.lines()
-        if self._found(
-            "postcode_next_words", r"\s*(?:LIST)", _fold_head(after, "postcode_next_words")
-        ):
+        head = _fold_head(spot.after(WINDOW) if after is None else after, "postcode_next_words")
+        if self._found("postcode_next_words", r"\s*(?:LIST)", head):
             return True
         near = fold(before + "\n" + previous)
         return self._found("address_words", "LIST", near) or self._town(after)
 
     @staticmethod
     def _found(key: str, template: str, folded: str) -> bool:
-        r"""The vocabulary list set in its template matches (at the start for a `\s*` one);
-        not tried when none of its entries can occur in the text."""
-        if phrase_search(folded, vocab()[key]) is None:
-            return False
+        r"""The vocabulary list set in its template matches (at the start for a `\s*` one)."""
         regex = _around(key, template)
         return bool(regex.match(folded) if template.startswith("\\s*") else regex.search(folded))
 
     @staticmethod
-    def _town(after: str) -> bool:
+    def _town(after: str | None) -> bool:
         """A town closes the line: "BREST", "Ostwald", "Saint-Pol-de-Léon", "Le Relecq-Kerhuon"."""
+        if after is None:
+            return False  # the line goes on far past the number
         found = re.match(r"\s+([A-ZÀ-Ý][A-ZÀ-Ý' -]{2,})\s*$", after) or re.match(
             r"\s+([A-ZÀ-Ý][a-zà-ÿ'’]+(?:[ -](?:[A-ZÀ-Ý]|sur\b|en\b|de\b|la\b|le\b|les\b)[\wà-ÿ'’]*){0,4})\s*$",
             after,

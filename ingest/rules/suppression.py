@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from ingest import config_files
 from ingest.model import Content, Finding, Suppression
-from ingest.reading.normalize import fold, phrase_regex
+from ingest.reading.normalize import fold
+from ingest.reading.phrase_scan import phrase_regex
 
 FIELD = "acknowledge"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ingest.directory import Account
 from ingest.model import Content, Finding, Urgency
-from ingest.reading.normalize import find_phrases, fold, has_phrase, mask, phrase_regex
+from ingest.reading.normalize import fold
+from ingest.reading.phrase_scan import find_phrases, has_phrase, mask, phrase_regex
 from ingest.rules.suppression import (
     AutoresponderHeader,
     AutoSubmitted,
@@ -18,16 +18,17 @@ from ingest.rules.suppression import (
 )
 from ingest.rules.urgency_context import clause_has, customer_text, terms
 from ingest.rules.urgency_context import vocab as _vocab
+from ingest.rules.urgency_scope import (
+    AUTOMATIC,
+    ROUTINE,
+    STRONG,
+    UNHURRIED,
+    WEAK,
+    Signal,
+    scoped,
+)
 
 FIELD = "urgency"
-STRONG, WEAK, ROUTINE, UNHURRIED, AUTOMATIC = "strong", "weak", "routine", "unhurried", "automatic"
-
-
-@dataclass(frozen=True)
-class Signal:
-    rule: str
-    strength: str  # strong | weak | routine | unhurried
-    value: str
 
 
 # --- the signal rules, run in order -----------------------------------------------------------
@@ -85,9 +86,9 @@ class Unhurried:
     description = 'the customer says it can wait ("pas urgent", "non bloquant", "no rush")'
 
     def signals(self, content: Content, text: str, urgent_addresses) -> list[Signal]:
-        said = [m.group() for m in find_phrases(text, _vocab()["unhurried"])]
-        said += [m.group() for m, neg in terms(text, "severity_terms") if neg]
-        return [Signal(self.name, UNHURRIED, " ".join(phrase.split())) for phrase in said]
+        said = list(find_phrases(text, _vocab()["unhurried"]))
+        said += [m for m, neg in terms(text, "severity_terms") if neg]
+        return [Signal(self.name, UNHURRIED, " ".join(m.group().split()), m.start()) for m in said]
 
 
 class SeverityWords:
@@ -98,7 +99,7 @@ class SeverityWords:
         if has_phrase(mask(text, _vocab()["technical_systems"]), _vocab()["commercial"]):
             return []  # "urgent" about an invoice is no request for technical urgent handling
         found = terms(text, "severity_terms")
-        return [Signal(self.name, STRONG, m.group()) for m, neg in found if not neg]
+        return [Signal(self.name, STRONG, m.group(), m.start()) for m, neg in found if not neg]
 
 
 class OutageWords:
@@ -110,7 +111,7 @@ class OutageWords:
         for m, neg in terms(text, "conditional_outage_terms", scoped=True):
             if not neg and clause_has(text, m, "service_nouns"):
                 found.append(m)
-        return [Signal(self.name, STRONG, " ".join(m.group().split())) for m in found]
+        return [Signal(self.name, STRONG, " ".join(m.group().split()), m.start()) for m in found]
 
 
 class PriorityHeaders:
@@ -161,6 +162,8 @@ def classify_urgency(
     text = customer_text(content)
     signals = [s for rule in RULES for s in rule.signals(content, text, urgent_addresses)]
     findings = [Finding(s.rule, FIELD, s.value, f"{s.strength} signal") for s in signals]
+    signals, set_aside = scoped(content, text, signals)
+    findings += set_aside
     asked, why = requested(signals)
     eligible = bool(account and account.urgent_eligible)
     level = "urgent" if asked and eligible else "routine"

@@ -8,17 +8,17 @@ from functools import cached_property, lru_cache
 
 from ingest import config_files
 from ingest.model import Content
-from ingest.reading.normalize import (
+from ingest.reading.normalize import fold
+from ingest.reading.pasted_text import without_log_lines
+from ingest.reading.phrase_scan import (
     blank,
     find_phrases,
     first_start_after,
-    fold,
     has_phrase,
     last_end_before,
     mask,
-    phrase_search,
+    phrase_regex,
 )
-from ingest.reading.pasted_text import without_log_lines
 from ingest.reading.text_split import split_text
 
 _FORWARD_PREFIX = re.compile(r"^\s*(?:(?:re|aw)\s*:\s*)*(?:tr|fw|fwd|wg|rv|enc)\s*:", re.I)
@@ -52,7 +52,7 @@ def mask_hypotheticals(text: str) -> str:
     v, spans = vocab(), []
     for sentence in _SENTENCE.finditer(text):
         plain = mask(sentence.group(), v["not_hypothetical"])
-        markers = phrase_search(plain, v["hypothetical_markers"])
+        markers = phrase_regex(v["hypothetical_markers"])
         found = markers.search(plain) if markers else None
         if found and (plain.rstrip().endswith("?") or has_phrase(plain, v["procedure_words"])):
             spans.append((sentence.start() + found.start(), sentence.end()))

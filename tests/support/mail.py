@@ -37,9 +37,10 @@ def send(
     *,
     mail_from: str | None = None,
     rcpt: list[str] | None = None,
+    timeout: float = 30,
 ):
     """Send one message; returns (code, text) of the final reply, never raising on 4xx/5xx."""
-    with smtplib.SMTP(*address, timeout=30) as smtp:
+    with smtplib.SMTP(*address, timeout=timeout) as smtp:
         smtp.ehlo("client.example")
         sender = message["From"].addresses[0].addr_spec if mail_from is None else mail_from
         code, text = smtp.mail(sender)

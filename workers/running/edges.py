@@ -30,7 +30,11 @@ def build_intake(settings: Settings) -> Intake:
 def build_parser(settings: Settings, processes: int | None = None) -> ParserPool:
     count = settings.parse_processes if processes is None else processes
     pool = ParserPool(
-        functools.partial(sql_directory, settings.database), rules_for(settings), count
+        functools.partial(sql_directory, settings.database),
+        rules_for(settings),
+        count,
+        reserved=settings.parse_reserved_processes,
+        exempt_sources=settings.limits_exempt,
     )
     pool.start()
     return pool

@@ -1,0 +1,222 @@
+"""Vocabulary lists as precompiled scans: one regex per list, built once per process.
+
+A list's regex is the alternation of its entries, longest source first, tried leftmost-first.
+Two rewrites keep every match the same and make a scan cost little more than reading the text:
+
+* a guard in front lets the alternation be tried only where one of the entries can start — a
+  trie of the phrases (and of the literal prefixes of the `re:` entries), so each position
+  costs a few character comparisons instead of one attempt per entry;
+* a phrase that must start a word (`(?<!\\w)panne`) is written `p(?<!\\w.)anne`: the same test,
+  but the alternation now opens on a plain character, which the regex engine rejects at once.
+
+Nothing here compiles a regex per message: the cache holds one entry per vocabulary list.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.reading.normalize import fold
+from ingest.reading.regex_prefixes import prefixes
+
+REGEX_PREFIX = "re:"
+_ONE_CHAR = re.compile(r"\[\^?(?:[^\\\[\]]|\\.)+\]")  # a regex entry such as `[.!?;\n]`
+_WORD_START = r"(?<!\w)"
+_NON_SPACE = re.compile(r"\S")
+
+
+def phrase_pattern(phrase: str) -> str:
+    """Regex source for one vocabulary entry: a folded phrase, or raw regex after `re:`."""
+    if phrase.startswith(REGEX_PREFIX):
+        return phrase[len(REGEX_PREFIX) :]
+    folded = fold(phrase)
+    body = r"\s+".join(re.escape(part) for part in folded.split())
+    left = _WORD_START if folded[:1].isalnum() else ""
+    right = r"(?!\w)" if folded[-1:].isalnum() else ""
+    return left + body + right
+
+
+def _fast(source: str) -> str:
+    """`(?<!\\w)x…` as `x(?<!\\w.)…`: one character read first, the same condition after it."""
+    head = source[len(_WORD_START) : len(_WORD_START) + 1]
+    if source.startswith(_WORD_START) and head.isalnum():
+        return head + r"(?<!\w.)" + source[len(_WORD_START) + 1 :]
+    return source
+
+
+def _reach(phrase: str) -> int | None:
+    """How many non-space characters an attempt at one position can read, at most, for an
+    entry that looks back one character at most (None: unknown, or it can match empty)."""
+    if phrase.startswith(REGEX_PREFIX):
+        return 1 if _ONE_CHAR.fullmatch(phrase[len(REGEX_PREFIX) :]) else None
+    letters = "".join(fold(phrase).split())
+    return len(letters) + 1 if letters else None
+
+
+# --- the guard: where some entry can start ------------------------------------------------
+
+
+def _trie(strings: Iterable[tuple[str, str]]) -> str:
+    """Regex matching a prefix of the text that is one of `strings` ((text, then), where
+    `then` is a zero-width test after it, e.g. `(?!\\w)`); a space stands for `\\s+`."""
+    root: dict = {}
+    for text, then in strings:
+        node = root
+        for char in text:
+            node = node.setdefault(char, {})
+        node.setdefault(None, set()).add(then)
+    return _emit(root)
+
+
+def _emit(node: dict) -> str:
+    ends = node.get(None, set())
+    if "" in ends:
+        return ""  # a string ends here unconditionally: nothing more to test
+    branches = [
+        (r"\s+" if char == " " else re.escape(char)) + _emit(child)
+        for char, child in sorted((c, n) for c, n in node.items() if c is not None)
+    ]
+    branches += sorted(ends)
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+
+def _guard(phrases: list[str]) -> str:
+    words, starts, anywhere = set(), set(), []
+    for phrase in phrases:
+        if not phrase.startswith(REGEX_PREFIX):
+            folded = " ".join(fold(phrase).split())
+            then = r"(?!\w)" if folded[-1:].isalnum() else ""
+            (words if folded[:1].isalnum() else starts).add((folded, then))
+            continue
+        found = prefixes(phrase[len(REGEX_PREFIX) :])
+        if found is None:
+            anywhere.append(phrase[len(REGEX_PREFIX) :])
+        else:
+            starts |= {(p, "") for p in found}
+    parts = [_WORD_START + f"(?={_trie(words)})"] if words else []
+    parts += [f"(?={_trie(starts)})"] if starts else []
+    parts += [f"(?=(?:{source}))" for source in anywhere]
+    return "(?:" + "|".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One vocabulary list, compiled: its guarded alternation and what a span search needs."""
+
+    regex: re.Pattern | None
+    reach: int | None
+
+
+@lru_cache(maxsize=512)
+def family(phrases: tuple[str, ...]) -> Family:
+    kept = [p for p in phrases if p]
+    if not kept:
+        return Family(None, None)
+    sources = sorted((phrase_pattern(p) for p in kept), key=len, reverse=True)
+    alternation = "|".join(f"(?:{_fast(s)})" for s in sources)
+    regex = re.compile(f"{_guard(kept)}(?:{alternation})", re.M)
+    reaches = [_reach(p) for p in kept]
+    return Family(regex, None if None in reaches else max(reaches))
+
+
+def phrase_regex(phrases: Iterable[str]) -> re.Pattern | None:
+    """One compiled alternation for a vocabulary list (longest first); None for an empty list."""
+    return family(tuple(phrases)).regex
+
+
+def reach(phrases: Iterable[str]) -> int | None:
+    """Non-space characters an attempt to match the list at one position reads, at most."""
+    return family(tuple(phrases)).reach
+
+
+def find_phrases(folded_text: str, phrases: Iterable[str]) -> list[re.Match]:
+    """Every non-overlapping occurrence of any vocabulary entry in already folded text."""
+    regex = phrase_regex(phrases)
+    return list(regex.finditer(folded_text)) if regex else []
+
+
+def has_phrase(folded_text: str, phrases: Iterable[str]) -> bool:
+    regex = phrase_regex(phrases)
+    return bool(regex and regex.search(folded_text))
+
+
+def blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Spaces over each (start, end) span, in order and disjoint; the length is kept."""
+    pieces, done = [], 0
+    for start, end in spans:
+        pieces += [text[done:start], " " * (end - start)]
+        done = end
+    return "".join(pieces) + text[done:] if pieces else text
+
+
+def mask(folded_text: str, phrases: Iterable[str]) -> str:
+    """Blank out occurrences (same length) so later searches ignore them but offsets hold."""
+    return blank(folded_text, (m.span() for m in find_phrases(folded_text, phrases)))
+
+
+# --- matches in a part of a text, from the matches in the whole text (no rescan per part) ----
+
+
+def _safe_point(text: str, end: int, reach: int) -> int:
+    """Last position before which more than `reach` non-space characters lie until `end`:
+    an attempt there cannot read as far as `end`, so it goes as in the whole text."""
+    seen = 0
+    for i in range(end - 1, -1, -1):
+        if not text[i].isspace():
+            seen += 1
+            if seen > reach:
+                return i
+    return -1
+
+
+def _reach_point(text: str, start: int, reach: int) -> int:
+    """End of the shortest `text[start:stop]` holding `reach + 1` non-space characters: an
+    attempt at `start` never reads as far as its last character, so never sees its end."""
+    for found, hit in enumerate(_NON_SPACE.finditer(text, start), 1):
+        if found > reach:
+            return hit.end()
+    return len(text)
+
+
+def last_end_before(text: str, phrases, matches: list[re.Match], end: int) -> int | None:
+    """End of the last of `find_phrases(text[:end], phrases)`, given `matches`, those of the
+    whole text: they are the same up to a few characters before `end`, rescanned."""
+    compiled = family(tuple(phrases))
+    if compiled.reach is None:
+        found = find_phrases(text[:end], phrases)
+        return found[-1].end() if found else None
+    safe = _safe_point(text, end, compiled.reach)
+    j = bisect_right(matches, safe, key=re.Match.start) - 1
+    resume = max(matches[j].end(), safe + 1) if j >= 0 else safe + 1
+    found = list(compiled.regex.finditer(text, resume, end)) if compiled.regex else []
+    if found:
+        return found[-1].end()
+    return matches[j].end() if j >= 0 else None
+
+
+def first_start_after(text: str, phrases, matches: list[re.Match], start: int) -> int | None:
+    """Start, in `text[start:]`, of the first of `find_phrases(text[start:], phrases)`, given
+    `matches`, those of the whole text (only the first position looks back past `start`)."""
+    compiled = family(tuple(phrases))
+    if compiled.reach is None:
+        found = find_phrases(text[start:], phrases)
+        return found[0].start() if found else None
+    regex = compiled.regex
+    if regex is None:
+        return None
+    if regex.match(text[start : _reach_point(text, start, compiled.reach)]):
+        return 0  # the attempt at `start` alone sees nothing before it: tried on a copy
+    after = start + 1
+    k = bisect_right(matches, after, key=re.Match.end)
+    if k == len(matches):
+        return None
+    if matches[k].start() >= after:
+        return matches[k].start() - start
+    for i in range(after, matches[k].end()):  # inside a match of the whole text: not tried
+        if regex.match(text, i):
+            return i - start
+    return matches[k + 1].start() - start if k + 1 < len(matches) else None

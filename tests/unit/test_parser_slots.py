@@ -1,0 +1,113 @@
+"""Who parses next: one parser per source, urgent mail first, a slot kept for it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from ingest.analysis import TIMED_OUT, Envelope, review_decision, worth_another_look
+from ingest.first_look import FirstLook, head_of
+from ingest.parser_slots import ParserSlots
+from tests.unit.intake_fixtures import demo_directory
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def granted(slots: ParserSlots, jobs: list[tuple[str, bool]]) -> tuple[list, list]:
+    """Queue the jobs in order; (granted (index, slot) in grant order, still waiting indexes)."""
+
+    async def scenario():
+        order = []
+        tasks = [asyncio.create_task(slots.acquire(source, priority)) for source, priority in jobs]
+        await asyncio.sleep(0)
+        for i, task in enumerate(tasks):
+            if task.done():
+                order.append((i, task.result()))
+        waiting = [i for i, task in enumerate(tasks) if not task.done()]
+        for task in tasks:
+            task.cancel()
+        return order, waiting
+
+    return asyncio.run(scenario())
+
+
+def test_one_source_holds_one_parser_while_another_source_gets_the_next():
+    order, waiting = granted(ParserSlots(2, 0), [("ip:a", False), ("ip:a", False), ("ip:b", False)])
+    assert order == [(0, "routine"), (2, "routine")] and waiting == [1]
+
+
+def test_urgent_mail_takes_the_reserved_parser_that_routine_mail_never_takes():
+    jobs = [("ip:a", False), ("ip:b", False), ("ip:c", False), ("ip:d", True)]
+    order, waiting = granted(ParserSlots(1, 1), jobs)
+    assert order == [(0, "routine"), (3, "reserved")] and waiting == [1, 2]
+
+
+def test_urgent_mail_waiting_goes_before_routine_mail_that_came_first():
+    async def scenario():
+        slots = ParserSlots(1, 0)
+        first = await slots.acquire("ip:a", False)
+        routine = asyncio.create_task(slots.acquire("ip:b", False))
+        urgent = asyncio.create_task(slots.acquire("ip:c", True))
+        await asyncio.sleep(0)
+        slots.release("ip:a", first)
+        await asyncio.sleep(0)
+        return urgent.done(), routine.done()
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_a_released_source_may_take_a_parser_again():
+    async def scenario():
+        slots = ParserSlots(2, 0)
+        slot = await slots.acquire("ip:a", False)
+        again = asyncio.create_task(slots.acquire("ip:a", False))
+        await asyncio.sleep(0)
+        before = again.done()
+        slots.release("ip:a", slot)
+        await asyncio.sleep(0)
+        return before, again.done()
+
+    assert asyncio.run(scenario()) == (False, True)
+
+
+def envelope(sender="x@example.org", recipients=("support@dri.example",), ip="192.0.2.9"):
+    return Envelope("smtp", sender, list(recipients), NOW, ip)
+
+
+def raw(subject: str, sender: str) -> bytes:
+    return f"From: {sender}\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
+
+
+def first_look() -> FirstLook:
+    return FirstLook(demo_directory(), ["urgent@dri.example"], ["127.0.0.1"])
+
+
+def test_mail_to_the_urgent_address_goes_first_whoever_sends_it():
+    look = first_look()
+    mail = raw("hello", "x@example.org")
+    assert asyncio.run(look.mail(mail, envelope(recipients=["Urgent+1@dri.example"])))
+
+
+def test_an_urgent_subject_goes_first_only_from_a_contact_declared_on_an_eligible_account():
+    look, sender = first_look(), "thomas.guillou@ouest-medias.fr"
+    assert asyncio.run(look.mail(raw("URGENT serveur en panne", sender), envelope(sender)))
+    assert not asyncio.run(look.mail(raw("URGENT serveur en panne", "x@example.org"), envelope()))
+    assert not asyncio.run(look.mail(raw("Question DNS, pas urgent", sender), envelope(sender)))
+
+
+def test_an_encoded_subject_is_read_and_a_broken_header_block_is_no_error():
+    encoded = b"Subject: =?utf-8?q?URGENT_=E2=80=93_panne?=\r\nFrom: A <a@b.fr>\r\n\r\nx"
+    assert head_of(encoded) == ("URGENT – panne", "a@b.fr")
+    assert head_of(b"\xff\xfe not a header \x00") == ("", "")
+
+
+def test_the_source_is_the_partner_the_client_ip_or_for_relayed_mail_the_sender():
+    look = first_look()
+    assert look.source(Envelope("webhook", "p", [], NOW, "192.0.2.1", "acme")) == "partner:acme"
+    assert look.source(envelope(ip="192.0.2.9")) == "ip:192.0.2.9"
+    assert look.source(envelope("Bob+x@Example.org", ip="127.0.0.1")) == "sender:bob@example.org"
+
+
+def test_only_an_analysis_that_ran_out_of_time_deserves_a_second_one():
+    assert worth_another_look(review_decision(envelope(), f"ParseTimeout: {TIMED_OUT}"))
+    assert not worth_another_look(review_decision(envelope(), "ValueError: broken"))
