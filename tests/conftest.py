@@ -33,8 +33,15 @@ def postgres():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'guichet.sqlite3'}"
-    return request.getfixturevalue("postgres").create()
+        url = f"sqlite:///{tmp_path / 'guichet.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres").create()
+    yield url
+    # Close this test's pooled connections now: the server's connection slots are shared by
+    # every test (and every worker thread) of the session.
+    from workers.store.engine import engine_for
+
+    engine_for(url).dispose()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from ingest.model import decision_from_dict
 from workers.acks import retrying
+from workers.acks.answered import Answered, answered
 from workers.acks.context import build_context
 from workers.acks.live import render_ack
 from workers.acks.mail import ack_message_id, compose
@@ -21,7 +21,7 @@ from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
-from workers.store.schema import AckRow, IntakeRow, MessageRow, TicketRow, utcnow
+from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.store.tickets import event
 
@@ -95,17 +95,20 @@ def _stubborn(step, *args):
             return step(*args)
 
 
-def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, subject: str) -> RenderedAck:
-    decision = decision_from_dict(intake.decision or {})
+def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, about: Answered) -> RenderedAck:
+    decision = about.decision
     received = intake.received_at  # aware: UTCDateTime
     guidance = guidance_for_decision(decision, rt.directory, received)
     context = build_context(
         ticket_number=ticket.number,
         tag=tag_for(rt.settings.ticket_tag, ticket.number),
-        subject=subject,
+        subject=about.subject,
         decision=decision,
         guidance=guidance,
         received_at=received,
+        ack_kind=about.kind,
+        channel=about.channel,
+        reference=about.reference,
     )
     return render_ack(context, decision.language)
 
@@ -120,14 +123,14 @@ def build(rt: Runtime, ack_id: int):
             session.get(TicketRow, ack.ticket_id),
             session.get(IntakeRow, ack.intake_id),
         )
-        original = session.query(MessageRow).filter_by(intake_id=intake.id).one()
-        rendered = render_for(rt, ticket, intake, original.subject)
+        about = answered(session, ack, ticket, intake)
+        rendered = render_for(rt, ticket, intake, about)
         message = compose(
             rendered,
             sender=rt.settings.ack_from,
             recipient=ack.recipient,
             message_id=ack_message_id(ack.id, ticket.number, rt.mail_domain),
-            in_reply_to=original.message_id,
+            in_reply_to=about.in_reply_to,
             references=[],
             language=ticket.language,
             sent_at=datetime.now(UTC),

@@ -50,12 +50,19 @@ def expected(label: dict) -> dict:
     }
 
 
+class LabelError(ValueError):
+    """A label file of the corpus cannot be read; the message names it."""
+
+
 def cases(corpus: Path) -> list[tuple[Path, dict]]:
     pairs = []
     for eml in sorted(corpus.glob("*.eml")):
         label = eml.with_suffix(".json")
         if label.exists():
-            pairs.append((eml, json.loads(label.read_text(encoding="utf-8"))))
+            try:
+                pairs.append((eml, json.loads(label.read_text(encoding="utf-8"))))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise LabelError(f"{label}: not a UTF-8 JSON label ({exc})") from None
     return pairs
 
 

@@ -4,48 +4,142 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ingest.analysis import Envelope, worth_another_look
 from ingest.model import Content, Decision, decision_from_dict
 from ingest.reading.contents import content_from
 from ingest.second_look import SecondLook
-from workers.escalation.contract import guidance_for_decision
+from workers.escalation.contract import account_of, guidance_for_decision
 from workers.running.runtime import Runtime, rules_for, sql_directory
-from workers.store.schema import IntakeRow
-from workers.store.tickets import Outcome, Plan, file_intake, pending_work
+from workers.store.schema import IntakeRow, TicketRow
+from workers.store.threading import unfiled_parents
+from workers.store.tickets import (
+    Confirm,
+    Outcome,
+    Plan,
+    file_intake,
+    opens_ticket,
+    pending_work,
+)
 
 log = logging.getLogger("guichet.filing")
+FILED = ("ticketed", "duplicate")
+MAX_DEPTH = 5  # a reply filing its unfiled parent, which files its own, and so on
 
 
 class IntakeMissing(Exception):
     """The id on the queue has no stored intake (never retried: nothing to do)."""
 
 
+@dataclass
+class Prepared:
+    """What filing one intake needs that takes time (parsing, rules, guidance): worked out
+    before the write lock, so a filing holds the lock only for its few reads and writes."""
+
+    intake_id: str
+    content: Content
+    decision: Decision
+    plan: Plan
+    confirm: Confirm
+    parents: list[Prepared] = field(default_factory=list)
+
+
 def file(rt: Runtime, intake_id: str) -> Outcome:
+    with rt.sessions() as session:
+        intake = session.get(IntakeRow, intake_id)
+        if intake is None:
+            raise IntakeMissing(intake_id)
+        if intake.status in FILED:  # a redelivery: nothing to write, no lock to take
+            return pending_work(session, intake)
+        prepared = _prepare_new(rt, session, intake)
+    filed: list[tuple[str, Outcome]] = []
     with rt.sessions.begin() as session:
         intake = _lock(session, intake_id)
-        if intake.status in ("ticketed", "duplicate"):
+        if intake.status in FILED:
             return pending_work(session, intake)
-        content, decision = _content_and_decision(rt, intake)
-        plan = _plan(rt, intake, content, decision)
-        outcome = file_intake(session, intake, content, decision, plan, rt.settings.ticket_tag)
-    log.info(
-        "intake filed",
-        extra={
-            "intake_id": intake_id,
-            "ticket": outcome.number,
-            "new_ticket": outcome.created,
-            "duplicate": outcome.duplicate,
-        },
+        outcome = _file_locked(rt, session, intake, prepared, filed)
+    _log_filed(filed)
+    return outcome
+
+
+def _prepare_new(rt: Runtime, session: Session, intake: IntakeRow) -> Prepared:
+    """The preparation, and the sender's acknowledgement limit asked now (Redis, outside the
+    write lock) when the intake is about to open a ticket; a reply or a copy asks nothing."""
+    prepared = _prepare(rt, session, intake, 0)
+    tag = rt.settings.ticket_tag
+    if not prepared.parents and opens_ticket(
+        session, intake, prepared.content, prepared.decision, tag
+    ):
+        prepared.plan.settle_limit()
+    return prepared
+
+
+def _log_filed(filed: list[tuple[str, Outcome]]) -> None:
+    for intake_id, done in filed:
+        log.info(
+            "intake filed",
+            extra={
+                "intake_id": intake_id,
+                "ticket": done.number,
+                "new_ticket": done.created,
+                "duplicate": done.duplicate,
+            },
+        )
+
+
+def _prepare(rt: Runtime, session: Session, intake: IntakeRow, depth: int) -> Prepared:
+    content, decision = _content_and_decision(rt, intake)
+    prepared = Prepared(
+        intake.id,
+        content,
+        decision,
+        _plan(rt, intake, content, decision),
+        _confirmation(rt, intake, content, decision),
     )
+    if depth < MAX_DEPTH:
+        prepared.parents = [
+            _prepare(rt, session, parent, depth + 1)
+            for parent in unfiled_parents(session, content, intake)
+        ]
+    return prepared
+
+
+def _file_locked(
+    rt: Runtime, session: Session, intake: IntakeRow, prepared: Prepared, filed: list
+) -> Outcome:
+    """File `intake`, after any earlier intake it replies to that is stored but not filed yet:
+    whichever worker runs first, a reply ends on its parent's ticket."""
+    earlier = Outcome(None)
+    known = {parent.intake_id for parent in prepared.parents}
+    late = [  # stored after the preparation read: rare, prepared under the lock
+        _prepare(rt, session, row, MAX_DEPTH)
+        for row in unfiled_parents(session, prepared.content, intake)
+        if row.id not in known
+    ]
+    for parent in prepared.parents + late:
+        row = _lock(session, parent.intake_id)
+        if row.status not in FILED:
+            earlier.add_work(_file_locked(rt, session, row, parent, filed))
+    p = prepared
+    tag = rt.settings.ticket_tag
+    outcome = file_intake(session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm)
+    filed.append((intake.id, outcome))
+    outcome.add_work(earlier)
     return outcome
 
 
 def _lock(session: Session, intake_id: str) -> IntakeRow:
-    intake = session.get(IntakeRow, intake_id, with_for_update=True)
+    """The intake, locked until commit. On SQLite the first statement is a write, which takes
+    the database's write lock now: filings run one at a time and each sees the last one's work."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(IntakeRow).where(IntakeRow.id == intake_id).values(attempts=IntakeRow.attempts)
+        )
+    intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
     if intake is None:
         raise IntakeMissing(intake_id)
     return intake
@@ -104,10 +198,32 @@ def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) 
     recipient = _ack_recipient(intake, content)
     return Plan(
         ack_recipient=recipient,
-        ack_skip_reason=_skip_reason(rt, decision, recipient),
+        ack_skip_reason=_skip_reason(decision, recipient),
+        ack_allowed=rt.ack_limiter.allow,
         page_at=guidance.oncall_page_at,
         gti_deadline=guidance.gti_deadline,
+        urgency=decision.urgency.level,
     )
+
+
+def _confirmation(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Confirm:
+    """The plan of the confirmation sent when this reply identifies the ticket's requester:
+    the guidance that now applies, from the ticket's own request and the account now known."""
+
+    def plan(ticket: TicketRow) -> Plan:
+        urgency = reidentified_urgency(rt, ticket, decision)
+        return _plan(rt, intake, content, replace(decision, urgency=urgency))
+
+    return plan
+
+
+def reidentified_urgency(rt: Runtime, ticket: TicketRow, decision: Decision):
+    """Urgent when the ticket's request (or this reply) asked for it and the account now known may have it."""
+    account = account_of(decision, rt.directory)
+    eligible = bool(account and account.urgent_eligible)
+    asked = ticket.urgent_requested or decision.urgency.requested
+    level = "urgent" if asked and eligible else "routine"
+    return replace(decision.urgency, level=level, requested=asked, eligible=eligible)
 
 
 def _ack_recipient(intake: IntakeRow, content: Content) -> str:
@@ -117,11 +233,7 @@ def _ack_recipient(intake: IntakeRow, content: Content) -> str:
     return intake.envelope_sender.strip()
 
 
-def _skip_reason(rt: Runtime, decision: Decision, recipient: str) -> str | None:
+def _skip_reason(decision: Decision, recipient: str) -> str | None:
     if not decision.suppression.acknowledge:
         return decision.suppression.skip_reason or "suppressed"
-    if not recipient:
-        return "no-recipient"
-    if not rt.ack_limiter.allow(recipient):
-        return "rate-limited"
-    return None
+    return None if recipient else "no-recipient"

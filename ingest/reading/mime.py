@@ -6,12 +6,12 @@ import hashlib
 import re
 from email.utils import parseaddr
 
-from flanker.addresslib import address as flanker_address
-
 from ingest.model import Attachment, Content
 from ingest.reading.charsets import decode_bytes, header_text
+from ingest.reading.header_block import split_header_block
 from ingest.reading.html_text import html_to_text
 from ingest.reading.mime_parsers import FlankerView, StdlibView, count_parts
+from ingest.reading.quiet_flanker import address as flanker_address
 
 MAX_PARTS = 1000  # parts walked for text and attachments; the rest is counted in a defect
 MAX_DEPTH = 50  # nesting of multiparts and attached messages
@@ -27,8 +27,6 @@ STRUCTURED_TEXT = {
     "text/rfc822-headers",
 }
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)", re.DOTALL)
 _ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 _COMMENT = re.compile(r"\([^()]*\)")
 
@@ -48,9 +46,9 @@ def parse(
         recipients=[r.lower() for r in recipients],
         client_ip=client_ip,
     )
+    raw = bytes(raw)
     try:
-        raw = bytes(raw)
-        body_start = _read_headers(content, raw)
+        raw, body_start = _read_headers(content, raw)
     except Exception as exc:  # a header we cannot read must not cost the body
         content.defects.append(f"headers unreadable: {exc!r}")
         body_start = 0
@@ -61,8 +59,11 @@ def parse(
 # -- headers ---------------------------------------------------------------------------
 
 
-def _read_headers(content: Content, raw: bytes) -> int:
-    fields, body_start = split_header_block(raw, content.defects)
+def _read_headers(content: Content, raw: bytes) -> tuple[bytes, int]:
+    """Read the header block into `content`; the raw mail without its defective header lines
+    (so the MIME parsers see the Content-Type after one) and where its body starts."""
+    block = split_header_block(raw, content.defects)
+    fields = block.fields
     content.headers = [(name, header_text(value)) for name, value in fields]
     content.subject = content.header("Subject") or ""
     first_from = next((v for n, v in fields if n.lower() == "from"), None)
@@ -71,28 +72,8 @@ def _read_headers(content: Content, raw: bytes) -> int:
     content.message_id = next(iter(message_ids(content.header("Message-ID") or "")), "")
     content.in_reply_to = message_ids(" ".join(content.header_all("In-Reply-To")))
     content.references = message_ids(" ".join(content.header_all("References")))
-    return body_start
-
-
-def split_header_block(raw: bytes, defects: list[str]) -> tuple[list[tuple[str, bytes]], int]:
-    """Raw (name, value) fields, unfolded, and the offset where the body starts."""
-    end = _HEADER_END.search(raw)
-    head = raw[: end.start()] if end else raw
-    if raw.startswith((b"\n", b"\r\n")):
-        return [], 0
-    fields: list[tuple[str, bytes]] = []
-    offset = 0
-    for line in head.split(b"\n"):
-        stripped = line.rstrip(b"\r")
-        if stripped[:1] in (b" ", b"\t") and fields:  # unfold: the fold becomes one space
-            fields[-1] = (fields[-1][0], fields[-1][1] + b" " + stripped.lstrip(b" \t"))
-        elif (match := _FIELD.match(stripped)) is not None:
-            fields.append((match.group(1).decode("ascii"), match.group(2).lstrip()))
-        elif not (offset == 0 and stripped.startswith(b"From ")):  # mbox separator
-            defects.append("header block ends without a blank line")
-            return fields, offset
-        offset += len(line) + 1
-    return fields, (end.end() if end else len(raw))
+    repaired = block.repaired(raw)
+    return repaired, block.body_start - (len(raw) - len(repaired))
 
 
 def sender(value: str) -> tuple[str, str]:

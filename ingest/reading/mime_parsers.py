@@ -9,9 +9,8 @@ import email.utils
 import functools
 import re
 
-from flanker import mime as flanker_mime
-
 from ingest.reading.charsets import base64_lenient, header_text, redecode
+from ingest.reading.quiet_flanker import mime as flanker_mime
 
 
 class FlankerView:

@@ -47,7 +47,8 @@ def acks(sink, count: int, quiet: float = 1.5) -> list[email.message.EmailMessag
 
 
 def text_of(ack) -> str:
-    return ack.get_body(("plain",)).get_content()
+    """The plain-text part with its line breaks as spaces (it is wrapped at 72 columns)."""
+    return " ".join(ack.get_body(("plain",)).get_content().split())
 
 
 def one_ack(tmp_path, redis_url, sink, moment, mail):
@@ -112,8 +113,8 @@ def test_an_urgent_request_on_a_business_contract_at_night_waits_for_monday_and_
     ack, _, detail = one_ack(tmp_path, redis_url, sink, SATURDAY_3H, mail)
     body = text_of(ack)
     assert phone("switchboard") in body and phone("oncall") not in body
-    assert "lundi 2 décembre 2030 à 08:00" in body  # work starts, page scheduled
-    assert "lundi 2 décembre 2030 à 12:00" in body  # 4 h GTI counted in covered hours
+    assert "lundi 2 décembre à 08:00 (heure de Paris)" in body  # work starts, page scheduled
+    assert "lundi 2 décembre à 12:00 (heure de Paris)" in body  # 4 h GTI in covered hours
     page = detail["pages"][0]
     assert page["due_at"].startswith("2030-12-02T07:00") and page["status"] == "scheduled"
 

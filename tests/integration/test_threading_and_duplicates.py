@@ -5,35 +5,16 @@ from __future__ import annotations
 import email
 import email.policy
 import smtplib
-import time
 
 import pytest
-from sqlalchemy import func, select
 
 from tests.support.mail import customer_mail, send
-from workers.store.engine import session_factory
-from workers.store.schema import AckRow, IntakeRow
 
 pytestmark = pytest.mark.integration
 
 
-def settle(stack, timeout: float = 30) -> None:
-    """Wait until every intake is filed and no acknowledgement is still on its way."""
-    sessions = session_factory(stack.settings.database)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            open_intakes = session.scalar(
-                select(func.count(IntakeRow.id)).where(IntakeRow.status == "received")
-            )
-            open_acks = session.scalar(
-                select(func.count(AckRow.id)).where(AckRow.status.in_(["pending", "sending"]))
-            )
-        if not open_intakes and not open_acks:
-            time.sleep(0.5)  # late duplicates would show in this quiet moment
-            return
-        time.sleep(0.1)
-    raise AssertionError("intakes or acknowledgements still open")
+def settle(stack, timeout: float = 90) -> None:
+    stack.settle(timeout)
 
 
 def first_ack(stack, sink, mail):

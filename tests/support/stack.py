@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from ingest.config_files import config_dir
 from ingest.settings import Settings
 from tests.support.services import free_port
@@ -17,6 +19,7 @@ from workers.store.directory import read_csv, store_accounts
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.queries import list_tickets, ticket_detail
+from workers.store.schema import AckRow, IntakeRow
 
 
 def stack_settings(
@@ -39,6 +42,13 @@ def stack_settings(
     )
     values.update(overrides)
     return Settings(**values)
+
+
+def busy_settings(home: Path, database_url: str, redis_url: str, relay: str) -> Settings:
+    """8 worker threads and no acknowledgement limit: for tests of many mails filed at once."""
+    return stack_settings(
+        home, database_url, redis_url, relay, worker_threads=8, ack_rate_limit=1_000_000
+    )
 
 
 class Stack:
@@ -117,3 +127,21 @@ class Stack:
                 return rows
             time.sleep(0.1)
         return self.tickets()
+
+    def settle(self, timeout: float = 90, quiet: float = 0.5) -> None:
+        """Wait until every intake is filed and no acknowledgement is still on its way."""
+        sessions = session_factory(self.settings.database)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                open_intakes = session.scalar(
+                    select(func.count(IntakeRow.id)).where(IntakeRow.status == "received")
+                )
+                open_acks = session.scalar(
+                    select(func.count(AckRow.id)).where(AckRow.status.in_(["pending", "sending"]))
+                )
+            if not open_intakes and not open_acks:
+                time.sleep(quiet)  # late duplicates would show in this quiet moment
+                return
+            time.sleep(0.1)
+        raise AssertionError("intakes or acknowledgements still open")

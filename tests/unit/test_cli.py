@@ -78,11 +78,11 @@ def test_a_bad_directory_file_is_refused_whole_with_line_numbers(home, tmp_path)
         encoding="utf-8",
     )
     result = CliRunner().invoke(cli, ["directory", "import", str(bad)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "line 2: client_number '1234' is not exactly 5 digits" in result.output
     assert "nothing imported" in result.output
 
 
 def test_showing_a_ticket_that_does_not_exist_says_what_to_do(home):
     result = CliRunner().invoke(cli, ["tickets", "show", "123456"])
-    assert result.exit_code == 1 and "guichet tickets list" in result.output
+    assert result.exit_code == 2 and "guichet tickets list" in result.output

@@ -61,7 +61,7 @@ def test_an_undefined_variable_is_refused_with_file_and_scenario(tmp_templates):
 
 
 def test_a_missing_ticket_number_is_refused(tmp_templates):
-    for name in ("ack.fr.txt.j2", "_guidance.fr.txt.j2"):
+    for name in ("_opening.fr.txt.j2", "_guidance.fr.txt.j2"):
         edit(tmp_templates, name, "{{ ticket.number }}", "")
     edit(tmp_templates, "ack.fr.txt.j2", "{{ ticket.tag }} dans", "le numéro dans")
     assert any("ack.fr.txt.j2" in m and "ticket number" in m for m in messages(tmp_templates))
@@ -99,9 +99,9 @@ def test_a_policy_phone_written_by_hand_is_refused(tmp_templates):
 def test_unescaped_customer_text_in_html_is_refused(tmp_templates):
     edit(
         tmp_templates,
-        "ack.fr.html.j2",
-        '{{ request.subject or "(sans objet)" }}',
-        "{{ request.subject|safe }}",
+        "_opening.fr.html.j2",
+        "« {{ subject }} »{% if request.reference %}",
+        "« {{ request.subject|safe }} »{% if request.reference %}",
     )
     assert any("not escaped" in m for m in messages(tmp_templates))
 
@@ -122,13 +122,13 @@ def test_broken_date_names_are_refused(tmp_templates):
 
 
 def test_the_sandbox_refuses_unsafe_attribute_access(tmp_templates):
-    edit(tmp_templates, "ack.en.txt.j2", "Technical support", "{{ ticket.__class__.__mro__ }}")
+    edit(tmp_templates, "ack.en.txt.j2", "technical support", "{{ ticket.__class__.__mro__ }}")
     assert any("ack.en.txt.j2" in m for m in messages(tmp_templates))
 
 
 def test_preview_renders_a_scenario_at_a_given_moment():
     out = preview_parts("ack.fr", "verified-urgent-offhours", at="2026-11-27T21:00")
-    assert "vendredi 27 novembre 2026 à 21:00" in out["txt"]
+    assert "vendredi 27 novembre à 21:00 (heure de Paris)" in " ".join(out["txt"].split())
     assert set(out) == {"subject", "txt", "html"}
     assert "==== html ====" in preview("en", "unverified-routine-inhours")
 

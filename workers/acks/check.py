@@ -223,7 +223,8 @@ def _deadline_problems(compiled: CompiledSet, case: Case, out: dict) -> list[Pro
         return []
     table = compiled.env.globals["date_tables"][case.language]
     shown = format_moment(deadline, "datetime", table)
-    missing = [part for part in ("txt", "html") if shown not in out[part]]
+    # Compared with whitespace collapsed: the text part is wrapped, a date may span two lines.
+    missing = [part for part in ("txt", "html") if shown not in " ".join(out[part].split())]
     return [_fail(case, part, f"the GTI deadline ({shown}) is not stated") for part in missing]
 
 

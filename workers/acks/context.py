@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from ingest.model import Decision
+from ingest.reading.subjects import strip_reply_prefixes
 from workers.acks.render import clean_subject
+from workers.acks.wording import asked_explicitly, team_alerted
 from workers.escalation.calendar import next_covered
 from workers.escalation.guidance import Guidance, PhoneLine
 from workers.escalation.policy import Policy, default_policy
@@ -14,7 +15,6 @@ from workers.escalation.policy import Policy, default_policy
 # Always ask an unverified sender for both items: asking for one only would tell them
 # which of the two matched (no account enumeration, DESIGN §3).
 IDENTITY_ITEMS = ["client_number", "contact_name"]
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|tr|aw|wg|réf?)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
 
 
 def _local(moment: datetime | None, policy: Policy) -> datetime | None:
@@ -28,8 +28,8 @@ def _local(moment: datetime | None, policy: Policy) -> datetime | None:
 
 def thread_subject(subject: str, tag: str) -> str:
     """The customer's subject without our tag and without Re:/Fwd:/TR: prefixes."""
-    stripped = subject.replace(tag, " ") if tag else subject
-    return _REPLY_PREFIX.sub("", " ".join(stripped.split())).strip()
+    stripped = strip_reply_prefixes(subject).replace(tag, " ") if tag else subject
+    return strip_reply_prefixes(stripped)
 
 
 def handling(decision: Decision, verified: bool, guidance: Guidance) -> str:
@@ -93,6 +93,7 @@ def guidance_block(guidance: Guidance, escalates: bool, policy: Policy) -> dict:
         "deadline_in_gap": bool(deadline and phones_from and phones_from > deadline),
         "oncall_page_at": _local(guidance.oncall_page_at, policy) if escalates else None,
         "page_now": guidance.page_now and escalates,
+        "team": team_alerted(guidance.oncall_page_at, policy) if escalates else None,
         "work_starts_at": _local(guidance.work_starts_at, policy),
         "incidents_url": guidance.incidents_url,
         "portal_url": guidance.portal_url,
@@ -131,7 +132,7 @@ def _identity(decision: Decision, verified: bool) -> tuple[dict, dict]:
 def _urgency(decision: Decision, verified: bool, kind: str) -> dict:
     return {
         "level": "urgent" if kind == "urgent" else "routine",
-        "requested": kind != "routine",
+        "requested": kind != "routine" and asked_explicitly(decision.urgency),
         "eligible": decision.urgency.eligible if verified else None,
         "handling": kind,
     }
@@ -146,6 +147,9 @@ def build_context(
     guidance: Guidance,
     received_at: datetime,
     policy: Policy | None = None,
+    ack_kind: str = "received",
+    channel: str = "smtp",
+    reference: str | None = None,
 ) -> dict:
     """The documented template context (docs/templates.md); customer text is data only."""
     policy = policy or default_policy()
@@ -162,7 +166,10 @@ def build_context(
             "thread_subject": thread_subject(line, tag),
             "received_at": received,
             "language": decision.language,
+            "channel": channel,
+            "reference": reference,
         },
+        "kind": ack_kind,  # "received", or "identified": a reply identified the requester
         "identity": identity,
         "contact": contact,
         "urgency": _urgency(decision, verified, kind),

@@ -14,6 +14,8 @@ from pathlib import Path
 from jinja2 import FunctionLoader, StrictUndefined, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
+from workers.acks.wrapping import wrap_text
+
 log = logging.getLogger("guichet.templates")
 
 TEMPLATES_DIR_ENV = "GUICHET_TEMPLATES_DIR"
@@ -70,9 +72,17 @@ def format_moment(value: datetime, layout: str, table: dict) -> str:
         "year": str(value.year),
         "hour": f"{value.hour:02d}",
         "minute": f"{value.minute:02d}",
+        "zone": zone_name(value, table),
     }
+    fields["clock"] = _fill(table.get("clock", "{hour}:{minute}"), fields)
     fields["time"] = _fill(table["time"], fields)
     return _fill(table[layout], fields)
+
+
+def zone_name(value: datetime, table: dict) -> str:
+    """How customers name the zone of `value` ("heure de Paris"); its IANA key otherwise."""
+    key = getattr(value.tzinfo, "key", None) or value.tzname() or "UTC"
+    return table.get("zones", {}).get(key, key)
 
 
 def _fill(layout: str, fields: dict) -> str:
@@ -114,7 +124,16 @@ def make_environment(sources: dict[str, str]) -> SandboxedEnvironment:
     env.globals["date_tables"] = tomllib.loads(sources.get(DATES_FILE, ""))
     for layout in ("datetime", "date", "time"):
         env.filters[layout] = _date_filter(layout)
+    env.filters["zone"] = _zone_filter
     return env
+
+
+@pass_context
+def _zone_filter(ctx, value):
+    """`{{ request.received_at|zone }}` → "heure de Paris": the zone that every time is shown in."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"the 'zone' filter needs a date, got {value!r}")
+    return zone_name(value, ctx.environment.globals["date_tables"][ctx["lang"]])
 
 
 def clean_subject(text: str, limit: int = SUBJECT_MAX) -> str:
@@ -148,7 +167,8 @@ class CompiledSet:
 
     def render_part(self, context: dict, language: str, part: str) -> str:
         template = self.env.get_template(template_name(language, part))
-        return template.render({**context, "lang": language})
+        text = template.render({**context, "lang": language})
+        return wrap_text(text) if part == "txt" else text
 
     def render(self, context: dict, language: str) -> RenderedAck:
         lang = pick_language(self.sources, language)

@@ -11,6 +11,7 @@ from pathlib import Path
 from ingest.model import Category, Decision, Identity, Urgency
 from workers.acks.context import IDENTITY_ITEMS, build_context
 from workers.acks.render import PARTS, CompiledSet, clean_subject, load_sources, templates_dir
+from workers.escalation.calendar import support_open
 from workers.escalation.guidance import guidance_for
 from workers.escalation.policy import Policy, default_policy
 
@@ -99,10 +100,12 @@ def sample_decision(spec: Spec, language: str, *, known: bool = True, missing=()
         missing=[] if spec.verified else list(IDENTITY_ITEMS),
     )
     eligible = (spec.kind != "ineligible") if known else None
+    asked = spec.kind != "routine"
     urgency = Urgency(
         level="urgent" if spec.kind == "urgent" and eligible else "routine",
-        requested=spec.kind != "routine",
+        requested=asked,
         eligible=eligible,
+        signals=["severity-words:urgent"] if asked else [],  # asked in so many words
     )
     return Decision(identity, urgency, Category(missing=list(missing)), language=language)
 
@@ -114,20 +117,29 @@ def sample_guidance(spec: Spec, at: datetime, coverage: str, policy: Policy):
     )
 
 
-def _fits(spec: Spec, at: datetime, coverage: str, policy: Policy) -> bool:
-    guidance = sample_guidance(spec, at, coverage, policy)
-    if guidance.support_open != (spec.hours == "inhours"):
-        return False
+def _fits(spec: Spec, guidance) -> bool:
     in_gap = bool(guidance.phones_from and guidance.phones_from > guidance.gti_deadline)
     return in_gap == spec.gap
 
 
 def find_instant(spec: Spec, coverage: str, policy: Policy) -> datetime | None:
-    """The first sample instant at or after the search start that lands in `spec`."""
-    at = datetime(*SEARCH_FROM[spec.hours], tzinfo=policy.timezone)
-    for _ in range(SEARCH_STEPS):
-        if _fits(spec, at, coverage, policy):
-            return at
+    """The first sample instant at or after the search start that lands in `spec`.
+
+    Instants on the wrong side of the support hours are passed over without working out
+    their guidance, and so are, at once, the instants before a contract's cover starts when
+    that cover is the support desk's: they all share the deadline of its opening."""
+    start = at = datetime(*SEARCH_FROM[spec.hours], tzinfo=policy.timezone)
+    end = start + SEARCH_STEP * SEARCH_STEPS
+    same_as_desk = policy.coverage.get(coverage) == policy.support_schedule
+    while at < end:
+        if support_open(at, policy=policy) == (spec.hours == "inhours"):
+            guidance = sample_guidance(spec, at, coverage, policy)
+            if _fits(spec, guidance):
+                return at
+            if same_as_desk and not guidance.covered_now:
+                steps = -(-(guidance.work_starts_at - start) // SEARCH_STEP)  # ceiling
+                at = max(at + SEARCH_STEP, start + steps * SEARCH_STEP)
+                continue
         at += SEARCH_STEP
     return None
 

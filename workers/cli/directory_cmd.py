@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import click
 
-from ingest.settings import get_settings
-from workers.store.directory import SqlDirectory, read_csv, store_accounts
-from workers.store.engine import session_factory
-from workers.store.migrate import upgrade
+from workers.cli.errors import UserError
+
+
+def load_csv(path: Path):
+    """(accounts, problems) of a directory CSV; a file that is no UTF-8 CSV is a user error."""
+    from workers.store.directory import HEADER, read_csv
+
+    try:
+        return read_csv(path)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UserError(
+            f"{path} is not a UTF-8 CSV file ({exc}); expected a header line: {','.join(HEADER)}"
+        ) from None
+
+
+def _sessions():
+    from ingest.settings import get_settings
+    from workers.store.engine import session_factory
+    from workers.store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database)
+    return session_factory(settings.database)
 
 
 @click.group()
@@ -23,16 +43,16 @@ def import_(csv_file: Path) -> None:
     """Import accounts and contacts from CSV_FILE (header: client_number,company,contact_name,
     contact_email,services,coverage,gti; one row per contact). A file with any problem is refused
     whole, every problem listed by line; importing again updates accounts, never duplicates."""
-    accounts, problems = read_csv(csv_file)
+    from workers.store.directory import store_accounts
+
+    accounts, problems = load_csv(csv_file)
     if problems:
         for problem in problems:
             click.echo(f"{csv_file}: {problem}", err=True)
-        raise click.ClickException(
+        raise UserError(
             f"{len(problems)} problem(s); nothing imported. Fix the file and import again."
         )
-    settings = get_settings()
-    upgrade(settings.database)
-    sessions = session_factory(settings.database)
+    sessions = _sessions()
     with (
         sessions.begin() as session,
         click.progressbar(
@@ -48,9 +68,9 @@ def import_(csv_file: Path) -> None:
 @directory.command("list")
 def list_() -> None:
     """List accounts, their contract and their declared contacts."""
-    settings = get_settings()
-    upgrade(settings.database)
-    for account in SqlDirectory(session_factory(settings.database)).all():
+    from workers.store.directory import SqlDirectory
+
+    for account in SqlDirectory(_sessions()).all():
         services = ", ".join(sorted(account.services))
         click.echo(
             f"{account.client_number}  {account.company}  [{account.coverage}, GTI {account.gti_minutes} min]  {services}"

@@ -3,38 +3,47 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from ingest.analysis import Analyser
 from ingest.config_files import config_dir
-from ingest.directory import MemoryDirectory
-from ingest.settings import get_settings
+from workers.cli.directory_cmd import load_csv
+from workers.cli.errors import UserError
 from workers.cli.output import print_json
-from workers.explaining import envelope_for_file, parse_at
-from workers.explaining import explain as explain_message
-from workers.running.runtime import Runtime, rules_for
-from workers.store.directory import read_csv
-from workers.store.migrate import upgrade
 
 DEMO_DIRECTORY = config_dir() / "directory-demo.csv"
+CORPUS_DIRECTORY = "directory.csv"  # a corpus folder's own directory, when it has one
+AT_HELP = "Receipt time to reason with, ISO-8601 (default: now; no offset = Europe/Paris)."
 
 
-def _runtime() -> Runtime:
+def _runtime():
+    from ingest.settings import get_settings
+    from workers.running.runtime import Runtime
+    from workers.store.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.database)
     return Runtime(settings)
 
 
+def _moment(_ctx, _param, value: str | None) -> datetime:
+    """`--at`: an ISO-8601 moment, e.g. 2026-11-27T21:30 or 2026-11-27T21:30+01:00."""
+    from workers.explaining import parse_at
+
+    try:
+        return parse_at(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 moment; accepted: 2026-11-27T21:30 (Europe/Paris), "
+            "2026-11-27T20:30+00:00, or a date alone (2026-11-27, midnight)"
+        ) from None
+
+
 @click.command()
 @click.argument("eml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--at",
-    "at",
-    metavar="ISO-8601",
-    help="Receipt time to reason with (default: now; no offset = Europe/Paris).",
-)
+@click.option("--at", "at", metavar="ISO-8601", callback=_moment, help=AT_HELP)
 @click.option("--sender", help="Envelope sender (default: the file's Return-Path, else From).")
 @click.option(
     "--to",
@@ -44,12 +53,15 @@ def _runtime() -> Runtime:
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def explain(
-    eml: Path, at: str | None, sender: str | None, recipients: tuple[str, ...], as_json: bool
+    eml: Path, at: datetime, sender: str | None, recipients: tuple[str, ...], as_json: bool
 ) -> None:
     """Show every intake decision on EML and why, and the acknowledgement that would be sent."""
+    from workers.explaining import envelope_for_file
+    from workers.explaining import explain as explain_message
+
     rt = _runtime()
     raw = eml.read_bytes()
-    envelope = envelope_for_file(raw, rt, parse_at(at), sender, list(recipients) or None)
+    envelope = envelope_for_file(raw, rt, at, sender, list(recipients) or None)
     result = explain_message(rt, raw, envelope)
     if as_json:
         print_json(result)
@@ -92,7 +104,11 @@ def _print_human(r: dict) -> None:
 @click.command("eval")
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
-    "--at", "at", metavar="ISO-8601", help="Receipt time for every message (default: now)."
+    "--at",
+    "at",
+    metavar="ISO-8601",
+    callback=_moment,
+    help="Receipt time for every message (default: now; no offset = Europe/Paris).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--misses/--no-misses", default=True, help="List every miss.")
@@ -100,22 +116,39 @@ def _print_human(r: dict) -> None:
     "--directory",
     "directory_csv",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=DEMO_DIRECTORY,
-    show_default=True,
-    help="Directory CSV the corpus is labelled against (read in memory; the database is not used).",
+    default=None,
+    help="Directory CSV the corpus is labelled against (read in memory; the database is not "
+    f"used). Default: CORPUS/{CORPUS_DIRECTORY} when the folder has one, else "
+    "config/directory-demo.csv.",
 )
 def eval_corpus(
-    corpus: Path, at: str | None, as_json: bool, misses: bool, directory_csv: Path
+    corpus: Path, at: datetime, as_json: bool, misses: bool, directory_csv: Path | None
 ) -> None:
     """Measure intake accuracy on a labelled CORPUS (NNN-name.eml + NNN-name.json pairs):
     per-field accuracy, the misses, and the cost per message."""
-    from workers.evaluation import evaluate
+    from ingest.analysis import Analyser
+    from ingest.directory import MemoryDirectory
+    from ingest.settings import get_settings
+    from workers.evaluation import LabelError, cases, evaluate
+    from workers.running.runtime import rules_for
 
-    accounts, problems = read_csv(directory_csv)
+    try:
+        found = cases(corpus)
+    except LabelError as exc:
+        raise UserError(f"{exc}; each label is a JSON object, see tests/corpus") from None
+    if not found:
+        raise UserError(
+            f"{corpus} holds no labelled case; accepted: a folder of NNN-name.eml files, "
+            "each beside its NNN-name.json label"
+        )
+    directory_csv = directory_csv or corpus_directory(corpus)
+    accounts, problems = load_csv(directory_csv)
     if problems:
-        raise click.ClickException(f"{directory_csv}: " + "; ".join(problems))
+        raise UserError(f"{directory_csv}: " + "; ".join(problems))
     analyser = Analyser(MemoryDirectory(accounts.values()), rules_for(get_settings()))
-    result = evaluate(analyser, corpus, parse_at(at), progress=not as_json)
+    if not as_json:
+        click.echo(f"directory: {directory_csv}", err=True)
+    result = evaluate(analyser, corpus, at, progress=not as_json)
     if as_json:
         print_json(result)
         return
@@ -129,3 +162,9 @@ def eval_corpus(
             click.echo(
                 f"  miss {miss['case']}: {miss['field']} expected {miss['expected']!r}, got {miss['got']!r}"
             )
+
+
+def corpus_directory(corpus: Path) -> Path:
+    """The corpus's own `directory.csv` when it has one, else the demo directory."""
+    own = corpus / CORPUS_DIRECTORY
+    return own if own.is_file() else DEMO_DIRECTORY

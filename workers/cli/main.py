@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import click
 
-from ingest.settings import get_settings
+# Command modules import only click at load time: `guichet --help` stays fast, and each
+# command imports what it needs (SQLAlchemy, Dramatiq, flanker…) when it runs.
 from workers.cli.directory_cmd import directory
+from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
+from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
-from workers.running import logs
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def get_settings():
+    from ingest.settings import get_settings as settings
+
+    return settings()
+
+
+def _logs(role: str, settings) -> None:
+    from workers.running import logs
+
+    logs.setup(settings.log_format, role=role)
+
+
+@click.group(
+    cls=GuichetGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="guichet")
 def cli() -> None:
     """guichet — intake for technical support: SMTP and webhooks in, tickets and acknowledgements out.
@@ -35,17 +51,19 @@ def run(no_web: bool) -> None:
     from workers.running.supervisor import run as run_stack
 
     settings = get_settings()
-    logs.setup(settings.log_format, role="run")
+    _logs("run", settings)
     sys.exit(run_stack(settings, web=not no_web))
 
 
 @cli.command()
 def smtp() -> None:
     """Run the SMTP listener only (production: one or more per host, behind the MX)."""
+    import asyncio
+
     from workers.running.edges import serve_smtp
 
     settings = get_settings()
-    logs.setup(settings.log_format, role="smtp")
+    _logs("smtp", settings)
     _require_broker(settings)
     asyncio.run(serve_smtp(settings))
 
@@ -65,7 +83,7 @@ def worker(threads: int | None, queues: tuple[str, ...]) -> None:
     from workers.running.worker_process import run_worker
 
     settings = get_settings()
-    logs.setup(settings.log_format, role="worker")
+    _logs("worker", settings)
     _require_broker(settings)
     sys.exit(
         run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None)
@@ -80,7 +98,7 @@ def web() -> None:
     except ImportError:
         raise click.ClickException("the HTTP app is not part of this build yet") from None
     settings = get_settings()
-    logs.setup(settings.log_format, role="web")
+    _logs("web", settings)
     _require_broker(settings)
     serve_web(settings)
 
@@ -102,7 +120,7 @@ def db_upgrade() -> None:
 
 def _require_broker(settings) -> None:
     if settings.embedded_redis and not settings.redis_socket.exists():
-        raise click.ClickException(
+        raise UserError(
             "no REDIS_URL and no embedded Redis running: use `guichet run` for the embedded default, "
             "or set REDIS_URL=redis://host:6379/0"
         )
@@ -121,6 +139,7 @@ cli.add_command(tickets)
 cli.add_command(templates)
 cli.add_command(partners)
 cli.add_command(parked_group)
+cli.add_command(outbox)
 
 if __name__ == "__main__":
     cli()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ingest.settings import get_settings
-from workers.broker import make_broker
+from workers.cli.errors import UserError
 from workers.cli.output import print_json
-from workers.parking import parked, replay
-from workers.store.engine import session_factory
-from workers.store.migrate import upgrade
 
 
 def _sessions():
+    from ingest.settings import get_settings
+    from workers.store.engine import session_factory
+    from workers.store.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.database)
     return session_factory(settings.database)
@@ -28,6 +28,8 @@ def parked_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(include_replayed: bool, as_json: bool) -> None:
     """List parked messages with their reason."""
+    from workers.parking import parked
+
     rows = parked(_sessions(), include_replayed)
     if as_json:
         fields = (
@@ -55,10 +57,14 @@ def list_(include_replayed: bool, as_json: bool) -> None:
 @click.argument("parked_ids", nargs=-1, type=int, required=True, metavar="ID...")
 def retry(parked_ids: tuple[int, ...]) -> None:
     """Enqueue parked messages ID... again (fresh retries). Needs the broker: REDIS_URL, or `guichet run` running."""
+    from ingest.settings import get_settings
+    from workers.broker import make_broker
+    from workers.parking import replay
+
     settings = get_settings()
     sessions = _sessions()
     if settings.embedded_redis and not settings.redis_socket.exists():
-        raise click.ClickException(
+        raise UserError(
             "the embedded Redis is not running: start `guichet run` (or set REDIS_URL), then retry"
         )
     broker = make_broker(settings.broker_url)
@@ -66,7 +72,7 @@ def retry(parked_ids: tuple[int, ...]) -> None:
         try:
             row = replay(sessions, broker, parked_id)
         except LookupError as exc:
-            raise click.ClickException(
-                f"{exc}; `guichet parked list --all` shows what exists"
+            raise UserError(
+                f"{exc}; accepted: the id of a parked message, see `guichet parked list --all`"
             ) from None
         click.echo(f"#{row.id} {row.actor}{tuple(row.args)} re-enqueued")

@@ -8,13 +8,14 @@ from datetime import timedelta
 
 import click
 
-from ingest.settings import get_settings
+from workers.cli.errors import UserError
 
 DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def _store():
+    from ingest.settings import get_settings
     from workers.store.engine import session_factory
     from workers.store.migrate import upgrade
     from workers.store.partners import SqlPartners, secret_box
@@ -33,9 +34,25 @@ def _duration(_ctx, _param, value: str) -> timedelta:
 
 def _clients(_ctx, _param, value: str | None) -> list[str]:
     numbers = [v.strip() for v in (value or "").split(",") if v.strip()]
-    if any(not re.fullmatch(r"\d{5}", n) for n in numbers):
-        raise click.BadParameter("client numbers are 5 digits, comma-separated")
+    bad = [n for n in numbers if not re.fullmatch(r"\d{5}", n)]
+    if bad:
+        raise click.BadParameter(
+            f"{', '.join(bad)}: client numbers are 5 digits, comma-separated (e.g. 20481,42118)"
+        )
     return numbers
+
+
+def _unknown_clients(numbers: list[str]) -> list[str]:
+    """The numbers that are no account of the directory (a typo would lock the partner out)."""
+    from ingest.settings import get_settings
+    from workers.store.directory import SqlDirectory
+    from workers.store.engine import session_factory
+    from workers.store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database)
+    directory = SqlDirectory(session_factory(settings.database))
+    return [n for n in numbers if directory.account(n) is None]
 
 
 def _show(name: str, secret: str) -> None:
@@ -48,7 +65,7 @@ def _run(action):
     try:
         return action()
     except PartnerError as error:
-        raise click.ClickException(str(error)) from None
+        raise UserError(f"{error}; `guichet partners list` shows the partners") from None
 
 
 @click.group()
@@ -68,6 +85,13 @@ def partners() -> None:
 )
 def add(name: str, clients: list[str], import_secret: bool) -> None:
     """Create partner NAME with a new secret (whsec_…), printed once."""
+    unknown = _unknown_clients(clients)
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)} not in the directory; accepted: client numbers of imported "
+            "accounts (see `guichet directory list`)",
+            param_hint="'--clients'",
+        )
     imported = sys.stdin.readline().strip() if import_secret else None
     secret = _run(lambda: _store().add(name, clients, imported))
     if not imported:
@@ -76,12 +100,20 @@ def add(name: str, clients: list[str], import_secret: bool) -> None:
 
 @partners.command("list")
 def list_partners() -> None:
-    """Partners, their accounts and active secrets (last characters only)."""
+    """Partners, their accounts and active secrets (a fingerprint, never the secret)."""
+    from workers.escalation.policy import default_policy
+
+    zone = default_policy().timezone
     for view in _store().list():
         state = "revoked" if view.revoked else ", ".join(view.clients) or "all accounts"
         secrets = ", ".join(
-            f"…{hint}" + (f" until {until:%Y-%m-%d %H:%M}" if until else "")
-            for hint, until in view.secrets
+            fingerprint
+            + (
+                f" valid until {until.astimezone(zone):%Y-%m-%d %H:%M %Z} ({zone.key})"
+                if until
+                else ""
+            )
+            for fingerprint, until in view.secrets
         )
         click.echo(f"{view.name}\t{state}\t{secrets or 'no active secret'}")
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from workers.acks import check as template_check
-from workers.acks.render import templates_dir
+from workers.cli.errors import UserError
 
 
 @click.group()
@@ -16,6 +15,9 @@ def templates() -> None:
 @templates.command("list")
 def list_() -> None:
     """List the template files and what each is for."""
+    from workers.acks import check as template_check
+    from workers.acks.render import templates_dir
+
     for line in template_check.list_templates(templates_dir()):
         click.echo(line)
 
@@ -24,6 +26,9 @@ def list_() -> None:
 def check() -> None:
     """Compile every template in the sandbox and render every scenario of the policy matrix.
     Exit code 1 when a problem is found (use it in CI before deploying an edit)."""
+    from workers.acks import check as template_check
+    from workers.acks.render import templates_dir
+
     problems = template_check.check_templates(templates_dir())
     for problem in problems:
         click.echo(str(problem), err=True)
@@ -44,15 +49,58 @@ def check() -> None:
     "--at",
     "at",
     metavar="ISO-8601",
-    help="Receipt time (default: a moment that fits the scenario).",
+    help="Receipt time (default: a moment that fits the scenario; no offset = Europe/Paris).",
 )
 def preview(name: str, scenario: str, at: str | None) -> None:
-    """Render NAME (e.g. ack.fr) for one scenario and print subject, text and HTML."""
-    click.echo(template_check.preview(name, scenario, at=at))
+    """Render NAME for one scenario and print subject, text and HTML. NAME is a language ("fr"),
+    its templates ("ack.fr") or one of them ("ack.fr.txt")."""
+    from datetime import datetime
+
+    from workers.acks import check as template_check
+    from workers.acks.scenarios import parse_scenario
+
+    _check_name(name)
+    try:
+        parse_scenario(scenario)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--scenario'") from None
+    try:
+        moment = datetime.fromisoformat(at) if at else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{at!r} is not an ISO-8601 moment; accepted: 2026-11-27T21:00 (Europe/Paris) "
+            "or 2026-11-27T20:00+00:00",
+            param_hint="'--at'",
+        ) from None
+    try:
+        click.echo(template_check.preview(name, scenario, at=moment))
+    except ValueError as exc:  # e.g. no moment of the policy fits the scenario
+        raise UserError(str(exc)) from None
+
+
+def _check_name(name: str) -> None:
+    from workers.acks.render import PARTS, load_sources, templates_dir
+    from workers.acks.scenarios import list_templates
+
+    files = list_templates(templates_dir())
+    languages = sorted({f.language for f in files if f.language})
+    parts = name.removeprefix("ack.").removesuffix(".j2").split(".")
+    language, wanted = parts[0], parts[1:]
+    sources = load_sources(templates_dir())
+    known = language in languages and all(p in PARTS for p in wanted) and len(wanted) <= 1
+    if not known or any(f"ack.{language}.{p}.j2" not in sources for p in wanted or PARTS):
+        accepted = ", ".join(f"{lang}, ack.{lang}, ack.{lang}.txt" for lang in languages)
+        raise click.BadParameter(
+            f"no acknowledgement templates named {name!r}; accepted: {accepted} "
+            f"(parts: {', '.join(PARTS)}); `guichet templates list` shows the files",
+            param_hint="'NAME'",
+        )
 
 
 @templates.command("scenarios")
 def scenarios() -> None:
     """List the scenario names that `check` renders and `preview` accepts."""
+    from workers.acks import check as template_check
+
     for name in template_check.scenario_names():
         click.echo(name)

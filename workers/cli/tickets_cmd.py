@@ -6,14 +6,15 @@ import json
 
 import click
 
-from ingest.settings import get_settings
+from workers.cli.errors import UserError
 from workers.cli.output import print_json
-from workers.store.engine import session_factory
-from workers.store.migrate import upgrade
-from workers.store.queries import list_tickets, ticket_detail
 
 
 def _sessions():
+    from ingest.settings import get_settings
+    from workers.store.engine import session_factory
+    from workers.store.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings.database)
     return session_factory(settings.database)
@@ -25,10 +26,18 @@ def tickets() -> None:
 
 
 @tickets.command("list")
-@click.option("--limit", default=50, show_default=True, help="Newest first, at most this many.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Newest first, at most this many.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_(limit: int, as_json: bool) -> None:
     """List the newest tickets."""
+    from workers.store.queries import list_tickets
+
     with _sessions()() as session:
         rows = list_tickets(session, limit)
     if as_json:
@@ -47,12 +56,15 @@ def list_(limit: int, as_json: bool) -> None:
 @click.argument("number", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def show(number: int, as_json: bool) -> None:
-    """Show ticket NUMBER with its messages, acknowledgements, pages and intake trail."""
+    """Show ticket NUMBER with its messages, acknowledgements, pages, links and intake trail."""
+    from workers.store.queries import ticket_detail
+
     with _sessions()() as session:
         detail = ticket_detail(session, number)
     if detail is None:
-        raise click.ClickException(
-            f"no ticket #{number}; `guichet tickets list` shows the existing ones"
+        raise UserError(
+            f"no ticket #{number}; accepted: the number of an existing ticket (6 digits or more), "
+            "see `guichet tickets list`"
         )
     if as_json:
         print_json(detail)
@@ -84,6 +96,8 @@ def _print(d: dict) -> None:
     for m in d["messages"]:
         click.echo(f"\n--- message {m['message_id']} from {m['sender']} at {m['created_at']}")
         click.echo(m["text"][:2000])
+        for defect in m.get("defects") or ():
+            click.echo(f"  [defect] {defect}")
         for a in m["attachments"]:
             click.echo(
                 f"  [attachment] {a.get('filename')} {a.get('content_type')} {a.get('size')} bytes"
@@ -91,8 +105,10 @@ def _print(d: dict) -> None:
     click.echo("\nacknowledgements:")
     for a in d["acknowledgements"]:
         click.echo(
-            f"  {a['status']:8s} to {a['recipient'] or '-'} {a['skip_reason'] or ''} {a['subject'] or ''}"
+            f"  {a['status']:8s} {a['kind']:10s} to {a['recipient'] or '-'} {a['skip_reason'] or ''} {a['subject'] or ''}"
         )
+    for link in d.get("links") or ():
+        click.echo(f"linked: {link['kind']} ticket #{link['number']}")
     for p in d["pages"]:
         click.echo(f"on-call page: {p['status']} due {p['due_at']} sent {p['sent_at']}")
     click.echo("\ntrail:")

@@ -36,11 +36,31 @@ def _holidays(country: str, subdivision: str | None) -> holidays.HolidayBase:
 def is_business_day(day: date, *, policy: Policy | None = None) -> bool:
     """A configured weekday that is neither a public holiday nor an extra closure."""
     policy = policy or default_policy()
-    if day in policy.extra_open_days:
+    return _business_day(
+        day,
+        policy.business_weekdays,
+        policy.extra_closures,
+        policy.extra_open_days,
+        policy.holiday_country,
+        policy.holiday_subdivision,
+    )
+
+
+@lru_cache(maxsize=8192)
+def _business_day(
+    day: date,
+    weekdays: frozenset[int],
+    closures: frozenset[date],
+    open_days: frozenset[date],
+    country: str,
+    subdivision: str | None,
+) -> bool:
+    # Cached: the guidance of one request asks about the same few days many times.
+    if day in open_days:
         return True
-    if day in policy.extra_closures or day.isoweekday() not in policy.business_weekdays:
+    if day in closures or day.isoweekday() not in weekdays:
         return False
-    return day not in _holidays(policy.holiday_country, policy.holiday_subdivision)
+    return day not in _holidays(country, subdivision)
 
 
 def _utc(dt: datetime) -> datetime:
@@ -53,19 +73,24 @@ def _local_day(dt: datetime, policy: Policy) -> date:
     return dt.astimezone(policy.timezone).date()
 
 
-def _day_pieces(schedule: Schedule, day: date, policy: Policy) -> list[Piece]:
+def _day_pieces(schedule: Schedule, day: date, policy: Policy) -> tuple[Piece, ...]:
     """The windows of one local day as UTC instants (wall-clock offsets resolved per end)."""
     spans = (
         schedule.business_days
         if is_business_day(day, policy=policy)
         else schedule.non_business_days
     )
-    midnight = datetime.combine(day, time.min, tzinfo=policy.timezone)
+    return _spans_on(spans, day, policy.timezone)
+
+
+@lru_cache(maxsize=8192)
+def _spans_on(spans: tuple, day: date, zone) -> tuple[Piece, ...]:
+    midnight = datetime.combine(day, time.min, tzinfo=zone)
     # Same-tzinfo addition is wall-clock arithmetic: 00:00 + 8 h is 08:00 local on any day,
     # including the 23 h and 25 h DST days; only then is it turned into an instant.
-    return [
+    return tuple(
         ((midnight + s.start).astimezone(UTC), (midnight + s.end).astimezone(UTC)) for s in spans
-    ]
+    )
 
 
 def _pieces_from(schedule: Schedule, day: date, policy: Policy) -> Iterator[Piece]:

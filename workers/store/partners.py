@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -41,12 +42,18 @@ def secret_box(home: Path) -> Fernet:
 
 @dataclass(frozen=True)
 class PartnerView:
-    """What `guichet partners list` shows: never a secret, only its last characters."""
+    """What `guichet partners list` shows: never a secret, only its fingerprint."""
 
     name: str
     clients: list[str]
     revoked: bool
-    secrets: list[tuple[str, datetime | None]]  # (hint, expires_at)
+    secrets: list[tuple[str, datetime | None]]  # (fingerprint, expires_at)
+
+
+def fingerprint(secret: str) -> str:
+    """ "sha256:3f9a1c0b7e22": tells two secrets apart without revealing either (the last
+    characters of a base64 secret are often its padding, the same for every secret)."""
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
 def _active(now: datetime):
@@ -119,8 +126,11 @@ class SqlPartners:
             .where(PartnerSecretRow.partner == row.name, _active(now))
             .order_by(PartnerSecretRow.id)
         )
-        secrets = [(s.hint, s.expires_at) for s in session.scalars(query)]
+        secrets = [(self._fingerprint(s), s.expires_at) for s in session.scalars(query)]
         return PartnerView(row.name, list(row.clients or ()), row.revoked_at is not None, secrets)
+
+    def _fingerprint(self, row: PartnerSecretRow) -> str:
+        return fingerprint(self.box.decrypt(row.encrypted).decode())
 
     def _live(self, session: Session, name: str) -> PartnerRow:
         row = session.get(PartnerRow, name)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from workers.store.schema import AckRow, EventRow, MessageRow, PageRow, TicketRow
+from workers.store.schema import AckRow, EventRow, MessageRow, PageRow, TicketLinkRow, TicketRow
 
 TICKET_FIELDS = (
     "number", "created_at", "status", "channel", "requester", "subject", "client_number", "identity_status",
@@ -34,7 +34,17 @@ def ticket_detail(session: Session, number: int) -> dict | None:
     detail = _row(ticket, TICKET_FIELDS)
     detail["messages"] = [
         _row(
-            m, ("intake_id", "created_at", "message_id", "sender", "subject", "text", "attachments")
+            m,
+            (
+                "intake_id",
+                "created_at",
+                "message_id",
+                "sender",
+                "subject",
+                "text",
+                "attachments",
+                "defects",
+            ),
         )
         for m in session.scalars(
             select(MessageRow).where(MessageRow.ticket_id == ticket.id).order_by(MessageRow.id)
@@ -44,6 +54,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         _row(
             a,
             (
+                "kind",
                 "recipient",
                 "status",
                 "skip_reason",
@@ -62,6 +73,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         _row(p, ("due_at", "status", "sent_at", "error"))
         for p in session.scalars(select(PageRow).where(PageRow.ticket_id == ticket.id))
     ]
+    detail["links"] = links_of(session, ticket.id)
     detail["trail"] = [
         _row(e, ("at", "kind", "intake_id", "detail"))
         for e in session.scalars(
@@ -69,3 +81,24 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         )
     ]
     return detail
+
+
+def links_of(session: Session, ticket_id: int) -> list[dict]:
+    """Tickets this one refers to (a message quoting them) and tickets that refer to it."""
+    other = aliased(TicketRow)
+    out = []
+    for mine, theirs, direction in (
+        (TicketLinkRow.ticket_id, TicketLinkRow.linked_ticket_id, "refers-to"),
+        (TicketLinkRow.linked_ticket_id, TicketLinkRow.ticket_id, "referred-by"),
+    ):
+        rows = session.execute(
+            select(other.number, TicketLinkRow.intake_id, TicketLinkRow.created_at)
+            .join(other, other.id == theirs)
+            .where(mine == ticket_id)
+            .order_by(TicketLinkRow.id)
+        )
+        out += [
+            {"kind": direction, "number": n, "intake_id": i, "at": at.isoformat()}
+            for n, i, at in rows
+        ]
+    return out

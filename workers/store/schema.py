@@ -72,7 +72,10 @@ class IntakeRow(Base):
     """One request as it arrived, committed before the edge answers."""
 
     __tablename__ = "intakes"
-    __table_args__ = (Index("ix_intakes_status_received", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_intakes_status_received", "status", "received_at"),
+        Index("ix_intakes_message_id", "message_id"),  # a reply finds its unfiled parent
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -130,6 +133,29 @@ class MessageRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    defects: Mapped[list] = mapped_column(JSON, default=list)  # what was wrong with the mail
+
+
+class DedupClaimRow(Base):
+    """The first intake filed with a given content key: copies filed in parallel insert-or-find it."""
+
+    __tablename__ = "dedup_claims"
+    dedup_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    intake_id: Mapped[str] = mapped_column(ForeignKey("intakes.id"), unique=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TicketLinkRow(Base):
+    """A ticket that points at another it may not join (a stranger quoting a customer's ticket)."""
+
+    __tablename__ = "ticket_links"
+    __table_args__ = (UniqueConstraint("ticket_id", "linked_ticket_id", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    linked_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="refers-to")
+    intake_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class EventRow(Base):
@@ -151,10 +177,11 @@ class AckRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     intake_id: Mapped[str] = mapped_column(ForeignKey("intakes.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="received")  # | "identified"
     recipient: Mapped[str] = mapped_column(String(320), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     skip_reason: Mapped[str | None] = mapped_column(String(64))
-    message_id: Mapped[str] = mapped_column(String(998), default="")
+    message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.model import Content, Decision
 from workers.store import threading
 from workers.store.journal import storable
-from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow, utcnow
+from workers.store.records import Plan, add_message, event, record_ack, record_page
+from workers.store.schema import (
+    AckRow,
+    DedupClaimRow,
+    IntakeRow,
+    MessageRow,
+    PageRow,
+    TicketLinkRow,
+    TicketRow,
+    utcnow,
+)
 
 TICKET_NUMBER_OFFSET = 100000  # ticket numbers have 6+ digits: never mistaken for a client number
 
@@ -25,15 +36,14 @@ class Outcome:
     ack_ids: list[int] = field(default_factory=list)  # pending acknowledgements to send
     page_ids: list[int] = field(default_factory=list)
 
+    def add_work(self, other: Outcome) -> None:
+        """Take over what `other` (an earlier intake filed first) still has to send."""
+        self.ack_ids += other.ack_ids
+        self.page_ids += other.page_ids
 
-@dataclass
-class Plan:
-    """What the actor decided beside the ticket row: who to answer, when to page."""
 
-    ack_recipient: str = ""
-    ack_skip_reason: str | None = None
-    page_at: datetime | None = None
-    gti_deadline: datetime | None = None
+# The plan of the short confirmation a ticket gets when a reply identifies its requester.
+Confirm = Callable[[TicketRow], Plan]
 
 
 def pending_work(session: Session, intake: IntakeRow) -> Outcome:
@@ -59,62 +69,132 @@ def pending_work(session: Session, intake: IntakeRow) -> Outcome:
     )
 
 
-def event(
-    session: Session, kind: str, intake_id: str | None, ticket_id: int | None, **detail
-) -> None:
-    session.add(EventRow(kind=kind, intake_id=intake_id, ticket_id=ticket_id, detail=detail))
-
-
 def file_intake(
     session: Session,
     intake: IntakeRow,
     content: Content,
     decision: Decision,
-    plan: Plan,
+    make_plan: Callable[[], Plan],
     tag_label: str,
+    confirm: Confirm | None = None,
 ) -> Outcome:
-    """Dedup, thread or create; then record the message, the acknowledgement and the page."""
-    duplicate = threading.by_dedup_key(session, intake.dedup_key)
-    if duplicate is not None:
-        return _file_duplicate(session, intake, duplicate)
+    """Dedup, thread or create; then record the message, the acknowledgement and the page.
+
+    The plan is asked for only when a new ticket is opened: a copy or a reply spends nothing."""
+    original = claim(session, intake)
+    if original is not None:
+        return _file_duplicate(session, intake, original)
     sender = content.from_address or intake.envelope_sender
     match = threading.find_thread(session, content, decision.identity, sender, tag_label)
-    created = match.ticket is None
-    ticket = match.ticket or _new_ticket(session, intake, content, decision, plan)
+    if match.ticket is not None:
+        return _join(session, intake, content, decision, match, confirm)
+    plan = make_plan()
+    ticket = _new_ticket(session, intake, content, decision, plan, tag_label)
     if match.refused is not None:
-        event(
-            session,
-            "thread-refused",
-            intake.id,
-            ticket.id,
-            pointed_at=match.refused.number,
-            why=match.why,
-        )
-    elif not created:
-        event(session, "threaded", intake.id, ticket.id, via=match.via)
-        _reverify(session, intake, ticket, decision)
-    _add_message(session, intake, ticket, content)
-    outcome = Outcome(ticket.id, ticket.number, created=created)
-    if created:
-        outcome.ack_ids = _record_ack(session, intake, ticket, plan)
-        outcome.page_ids = _record_page(session, intake, ticket, plan)
-    intake.status, intake.ticket_id, intake.updated_at = "ticketed", ticket.id, utcnow()
+        _link(session, intake, ticket, match)
+    add_message(session, intake, ticket, content)
+    outcome = Outcome(ticket.id, ticket.number, created=True)
+    outcome.ack_ids = record_ack(session, intake, ticket, plan)
+    outcome.page_ids = record_page(session, intake, ticket, plan)
+    _filed(intake, "ticketed", ticket.id)
     return outcome
 
 
+def opens_ticket(
+    session: Session, intake: IntakeRow, content: Content, decision: Decision, tag_label: str
+) -> bool:
+    """Whether filing `intake` now would open a new ticket (read only: a forecast, which a
+    filing racing this one may prove wrong)."""
+    claimed = session.scalar(
+        select(DedupClaimRow.intake_id).where(DedupClaimRow.dedup_key == intake.dedup_key)
+    )
+    if claimed not in (None, intake.id):
+        return False
+    sender = content.from_address or intake.envelope_sender
+    return (
+        threading.find_thread(session, content, decision.identity, sender, tag_label).ticket is None
+    )
+
+
+def claim(session: Session, intake: IntakeRow) -> MessageRow | None:
+    """Insert-or-find the intake's content key: None when this intake is the first to file it,
+    else the message of the one that was. A copy filed at the same moment waits for the
+    first one's transaction and then finds it, with no error and no retry."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(DedupClaimRow)
+        .values(dedup_key=intake.dedup_key, intake_id=intake.id, claimed_at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    winner = session.scalar(
+        select(DedupClaimRow.intake_id).where(DedupClaimRow.dedup_key == intake.dedup_key)
+    )
+    if winner == intake.id:
+        return None
+    return session.scalar(select(MessageRow).where(MessageRow.intake_id == winner))
+
+
+def _filed(intake: IntakeRow, status: str, ticket_id: int) -> None:
+    intake.status, intake.ticket_id, intake.updated_at = status, ticket_id, utcnow()
+
+
+def _join(
+    session: Session,
+    intake: IntakeRow,
+    content: Content,
+    decision: Decision,
+    match: threading.ThreadMatch,
+    confirm: Confirm | None,
+) -> Outcome:
+    ticket = match.ticket
+    event(session, "threaded", intake.id, ticket.id, via=match.via, sender_is=match.reason)
+    add_message(session, intake, ticket, content)
+    outcome = Outcome(ticket.id, ticket.number)
+    if _reverify(session, intake, ticket, decision) and confirm is not None:
+        plan = confirm(ticket)
+        if plan.urgency:
+            ticket.urgency, ticket.gti_deadline = plan.urgency, plan.gti_deadline
+        outcome.ack_ids = record_ack(session, intake, ticket, plan, kind="identified")
+        outcome.page_ids = record_page(session, intake, ticket, plan)
+    _filed(intake, "ticketed", ticket.id)
+    return outcome
+
+
+def _link(
+    session: Session, intake: IntakeRow, ticket: TicketRow, match: threading.ThreadMatch
+) -> None:
+    """A message that names a ticket it may not join gets its own, linked to that one."""
+    session.add(
+        TicketLinkRow(ticket_id=ticket.id, linked_ticket_id=match.refused.id, intake_id=intake.id)
+    )
+    event(
+        session,
+        "thread-refused",
+        intake.id,
+        ticket.id,
+        pointed_at=match.refused.number,
+        why=match.why,
+    )
+
+
 def _file_duplicate(session: Session, intake: IntakeRow, original: MessageRow) -> Outcome:
-    intake.status, intake.ticket_id, intake.updated_at = "duplicate", original.ticket_id, utcnow()
+    _filed(intake, "duplicate", original.ticket_id)
     event(session, "duplicate", intake.id, original.ticket_id, original_intake=original.intake_id)
     ticket = session.get(TicketRow, original.ticket_id)
     return Outcome(ticket.id, ticket.number, duplicate=True)
 
 
 def _new_ticket(
-    session: Session, intake: IntakeRow, content: Content, decision: Decision, plan: Plan
+    session: Session,
+    intake: IntakeRow,
+    content: Content,
+    decision: Decision,
+    plan: Plan,
+    tag_label: str,
 ) -> TicketRow:
     identity = decision.identity
     ticket = TicketRow(
-        subject=storable(content.subject[:2000]),
+        subject=storable(threading.ticket_title(content.subject[:2000], tag_label)),
         channel=intake.channel,
         requester=storable((content.from_address or intake.envelope_sender).lower()),
         client_number=identity.client_number,
@@ -157,59 +237,14 @@ def _category(decision: Decision) -> dict:
     }
 
 
-def _reverify(session: Session, intake: IntakeRow, ticket: TicketRow, decision: Decision) -> None:
-    """A reply that supplies the missing number and name authorises the ticket."""
+def _reverify(session: Session, intake: IntakeRow, ticket: TicketRow, decision: Decision) -> bool:
+    """A reply that supplies the missing number and name authorises the ticket (True then)."""
     identity = decision.identity
-    if ticket.identity_status != "verified" and identity.status == "verified":
-        ticket.identity_status, ticket.authorised = "verified", True
-        ticket.client_number, ticket.contact_name = identity.client_number, identity.contact_name
-        ticket.account_known = True
-        event(session, "reverified", intake.id, ticket.id, client_number=identity.client_number)
     ticket.updated_at = utcnow()
-
-
-def _add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content: Content) -> None:
-    session.add(
-        MessageRow(
-            ticket_id=ticket.id,
-            intake_id=intake.id,
-            message_id=storable(content.message_id[:998]),
-            sender=storable((content.from_address or intake.envelope_sender)[:320]),
-            subject=storable(content.subject),
-            text=storable(content.text),
-            attachments=[a.__dict__ for a in content.attachments],
-            dedup_key=intake.dedup_key,
-        )
-    )
-
-
-def _record_ack(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan) -> list[int]:
-    status = "skipped" if plan.ack_skip_reason else "pending"
-    ack = AckRow(
-        ticket_id=ticket.id,
-        intake_id=intake.id,
-        recipient=plan.ack_recipient,
-        status=status,
-        skip_reason=plan.ack_skip_reason,
-    )
-    session.add(ack)
-    session.flush()
-    event(
-        session,
-        "ack-" + status,
-        intake.id,
-        ticket.id,
-        recipient=plan.ack_recipient,
-        reason=plan.ack_skip_reason,
-    )
-    return [ack.id] if status == "pending" else []
-
-
-def _record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan) -> list[int]:
-    if plan.page_at is None:
-        return []
-    page = PageRow(ticket_id=ticket.id, due_at=plan.page_at)
-    session.add(page)
-    session.flush()
-    event(session, "page-scheduled", intake.id, ticket.id, due_at=plan.page_at.isoformat())
-    return [page.id]
+    if ticket.identity_status == "verified" or identity.status != "verified":
+        return False
+    ticket.identity_status, ticket.authorised = "verified", True
+    ticket.client_number, ticket.contact_name = identity.client_number, identity.contact_name
+    ticket.account_known = True
+    event(session, "reverified", intake.id, ticket.id, client_number=identity.client_number)
+    return True

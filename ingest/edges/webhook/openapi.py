@@ -57,6 +57,17 @@ SIGNATURE_HEADERS = [
 ]
 
 
+# The partner-less routes (`/v1/requests…`) for systems given one fixed URL.
+PARTNER_HEADER = {
+    "name": "webhook-partner",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": PARTNER_NAME},
+    "description": "your partner name; without it, the partner whose secret made the signature "
+    "(required with a bearer secret, which names no partner)",
+}
+
+
 def _ref(model) -> dict:
     return {"$ref": REF.format(model=model.__name__)}
 
@@ -77,10 +88,17 @@ def _responses(success: tuple[int, type], *problems: int) -> dict:
     return out
 
 
-def _post(summary: str, body: dict, success: tuple[int, type], security, *problems: int) -> dict:
+def _post(
+    summary: str,
+    body: dict,
+    success: tuple[int, type],
+    security,
+    *problems: int,
+    who: dict = PARTNER,
+) -> dict:
     return {
         "summary": summary,
-        "parameters": [PARTNER, *SIGNATURE_HEADERS],
+        "parameters": [who, *SIGNATURE_HEADERS],
         "security": security,
         "requestBody": {"required": True, "content": body},
         "responses": _responses(success, 400, 401, 409, 413, 422, 429, 503, *problems),
@@ -99,18 +117,33 @@ def _paths() -> dict:
         }
     }
     status = {"name": "intake_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    opened = "Open a support request"
+    stands = "Where a request stands: queued, ticketed (with its number), duplicate or refused"
+
+    def where(who: dict) -> dict:
+        return {
+            "summary": stands,
+            "parameters": [who, status, *SIGNATURE_HEADERS],
+            "security": SIGNED_OR_BEARER,
+            "responses": _responses((200, RequestStatus), 401, 404, 429),
+        }
+
     return {
         "/v1/partners/{partner}/requests": {
-            "post": _post("Open a support request", _json(RequestIn), (202, Accepted), SIGNED, 403)
+            "post": _post(opened, _json(RequestIn), (202, Accepted), SIGNED, 403)
         },
-        "/v1/partners/{partner}/requests/{intake_id}": {
-            "get": {
-                "summary": "Where a request stands: queued, ticketed (with its number), duplicate or refused",
-                "parameters": [PARTNER, status, *SIGNATURE_HEADERS],
-                "security": SIGNED_OR_BEARER,
-                "responses": _responses((200, RequestStatus), 401, 404, 429),
-            }
+        "/v1/partners/{partner}/requests/{intake_id}": {"get": where(PARTNER)},
+        "/v1/requests": {
+            "post": _post(
+                opened + " (partner from the webhook-partner header or the signature)",
+                _json(RequestIn),
+                (202, Accepted),
+                SIGNED,
+                403,
+                who=PARTNER_HEADER,
+            )
         },
+        "/v1/requests/{intake_id}": {"get": where(PARTNER_HEADER)},
         "/v1/partners/{partner}/alertmanager": {
             "post": _post(
                 "Prometheus Alertmanager webhook (version 4)",
