@@ -8,6 +8,7 @@ import sys
 import click
 
 from ingest.settings import get_settings
+from workers.cli.admins_cmd import admins
 from workers.cli.directory_cmd import directory
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.parked_cmd import parked_group
@@ -121,6 +122,7 @@ cli.add_command(tickets)
 cli.add_command(templates)
 cli.add_command(partners)
 cli.add_command(parked_group)
+cli.add_command(admins)
 
 if __name__ == "__main__":
     cli()

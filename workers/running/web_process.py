@@ -11,12 +11,14 @@ import redis
 import uvicorn
 from sqlalchemy import select, text
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from ingest.edges.addresses import AddressBook
 from ingest.edges.webhook.app import create_app
 from ingest.edges.webhook.limits import WebhookSettings
 from ingest.edges.webhook.ports import Services
 from ingest.settings import Settings, host_port
+from workers.admin.app import mount as admin_mount
 from workers.running.edges import build_intake, build_parser
 from workers.store.engine import engine_for, session_factory
 from workers.store.idempotency import SqlIdempotency
@@ -100,7 +102,10 @@ def web_app(settings: Settings, webhooks: WebhookSettings | None = None) -> Star
         yield
         parser.close()
 
-    return create_app(services, webhooks, lifespan=lifespan)
+    # Side by side: /admin (the console), then the webhook app for every other path. A
+    # /metrics route belongs in this list too, before the catch-all mount.
+    edge = create_app(services, webhooks)
+    return Starlette(routes=[admin_mount(settings), Mount("", app=edge)], lifespan=lifespan)
 
 
 def server(settings: Settings, app: Starlette) -> uvicorn.Server:

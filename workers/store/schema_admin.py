@@ -45,6 +45,9 @@ class TemplateVersionRow(Base):
 
     __tablename__ = "template_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The version this one was made from (0: none). Unique, so two admins saving at once
+    # from the same version cannot both win: the second is told to reload.
+    parent: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     author: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(16))  # save | restore | reset

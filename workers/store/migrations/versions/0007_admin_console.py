@@ -42,6 +42,7 @@ def upgrade() -> None:
     op.create_table(
         "template_versions",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("parent", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("author", sa.String(length=64), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
@@ -51,6 +52,7 @@ def upgrade() -> None:
         sa.Column("changes", sa.JSON(), nullable=False),
         sa.Column("restored_from", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("parent"),
     )
     op.create_index("ix_template_versions_template", "template_versions", ["template"])
     op.create_table(
