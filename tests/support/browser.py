@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -41,6 +42,7 @@ class Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never fetch anything
         self.profile = tempfile.mkdtemp(prefix="guichet-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)

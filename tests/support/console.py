@@ -46,16 +46,22 @@ class Console:
         return f"{self.web.url}/admin"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.web.url, timeout=30, follow_redirects=False)
+        return httpx.Client(
+            base_url=self.web.url,
+            timeout=30,
+            follow_redirects=False,
+            headers={"accept-language": "en"},
+        )
 
     def signed_in(self) -> tuple[httpx.Client, str]:
         """An HTTP client with a session, and the session's CSRF token."""
         client = self.client()
         page = client.get("/admin/login")
-        client.post(
+        response = client.post(
             "/admin/login",
             data={"name": ADMIN, "password": PASSWORD, "csrf": csrf_of(page.text), "next": ""},
-        ).raise_for_status()
+        )
+        assert response.status_code == 303, response.text
         return client, csrf_of(client.get("/admin/templates").text)
 
 

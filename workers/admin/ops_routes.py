@@ -61,7 +61,7 @@ class OpsPages:
             return await self.parked(request, error=str(exc), status=409)
         with self.rt.sessions.begin() as session:
             audit.record(
-                session, who, "parked.retry", f"parked:{parked_id}", actor=row.actor, args=row.args
+                session, who, "parked.retry", f"parked:{parked_id}", task=row.actor, args=row.args
             )
         root = request.scope.get("root_path", "")
         return RedirectResponse(f"{root}/parked?done={parked_id}", 303)

@@ -59,7 +59,7 @@ def when(moment: datetime | str | None) -> str:
     return moment.astimezone(default_policy().timezone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def render(request: Request, name: str, status: int = 200, **values) -> HTMLResponse:
+def render(request: Request, page: str, status: int = 200, **values) -> HTMLResponse:
     lang = language(request)
     who = request.scope.get("admin")
     context = {
@@ -72,7 +72,7 @@ def render(request: Request, name: str, status: int = 200, **values) -> HTMLResp
         "when": when,
         **values,
     }
-    response = HTMLResponse(environment().get_template(name).render(context), status)
+    response = HTMLResponse(environment().get_template(page).render(context), status)
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=context["root"] or "/")
     return response

@@ -74,7 +74,7 @@ class TemplatePages:
         if files is None:
             return self._not_found(request)
         sources = state.sources
-        texts = texts or {f.name: sources[f.name] for f in files}
+        texts = {f.name: (texts or {}).get(f.name, sources[f.name]) for f in files}
         language = files[0].language or "fr"
         first = await asyncio.to_thread(
             preview, {**sources, **texts}, language, DEFAULT_SCENARIO, None
