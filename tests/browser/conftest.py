@@ -11,7 +11,9 @@ from tests.support.services import unavailable
 
 @pytest.fixture
 def console(tmp_path, redis_url, sink):
-    running = Console(tmp_path, f"sqlite:///{tmp_path / 'guichet.sqlite3'}", redis_url, sink.address)
+    running = Console(
+        tmp_path, f"sqlite:///{tmp_path / 'guichet.sqlite3'}", redis_url, sink.address
+    )
     yield running.start()
     running.stop()
 

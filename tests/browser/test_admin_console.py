@@ -44,7 +44,11 @@ def replace_text(browser, element_id: str, old: str, new: str) -> None:
 
 
 def preview_shows(browser, needle: str) -> str:
-    return browser.wait(lambda: needle in by_id(browser, "preview-text").text and by_id(browser, "preview-text").text)
+    return browser.wait(
+        lambda: (
+            needle in by_id(browser, "preview-text").text and by_id(browser, "preview-text").text
+        )
+    )
 
 
 def acknowledgement_of_a_new_mail(console, sink, subject: str) -> str:
@@ -141,7 +145,9 @@ def test_without_the_csrf_token_the_preview_and_a_save_are_refused_in_the_browse
         """
     )
     assert status == 403
-    browser.driver.execute_script("document.querySelector('#editor input[name=csrf]').value = 'forged'")
+    browser.driver.execute_script(
+        "document.querySelector('#editor input[name=csrf]').value = 'forged'"
+    )
     by_id(browser, "comment").send_keys("sans jeton")
     by_id(browser, "save").click()
     assert "CSRF" in browser.wait(lambda: browser.driver.find_element(By.TAG_NAME, "body").text)

@@ -101,7 +101,9 @@ def test_the_session_cookie_is_httponly_lax_and_secure_unless_on_loopback(consol
             data={"name": ADMIN, "password": PASSWORD, "csrf": token},
             headers={"host": host, "cookie": f"guichet_admin_login={token}"},
         )
-        cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("guichet_admin="))
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith("guichet_admin=")
+        )
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/admin" in cookie
         assert ("Secure" in cookie) is secure, host
 
@@ -149,7 +151,12 @@ def test_a_refused_save_stores_nothing_and_names_each_scenario_and_line(console)
     edited = html.unescape(text) + f"Appelez le {PHONE}.\n"
     response = client.post(
         "/admin/templates/_identity.fr",
-        data={"csrf": token, "base": before, "comment": "standard", "file:_identity.fr.txt.j2": edited},
+        data={
+            "csrf": token,
+            "base": before,
+            "comment": "standard",
+            "file:_identity.fr.txt.j2": edited,
+        },
     )
     assert response.status_code == 422
     refused = html.unescape(re.search(r'id="refused">(.*?)</div>', response.text, re.S).group(1))
@@ -213,7 +220,9 @@ def test_the_preview_renders_any_scenario_at_any_moment_typed_by_the_admin(conso
     assert "Saturday 30 November 2030" in at_night["text"] and at_night["problems"] == []
     assert "Monday 2 December 2030 at 12:00" in at_night["text"]  # business hours: GTI on Monday
     assert dict(at_night["variables"])["guidance.gti_deadline"].startswith("2030-12-02 12:00")
-    typed = preview(**{"scenario": "unverified-routine-inhours", "file:ack.en.subject.j2": "No tag"})
+    typed = preview(
+        **{"scenario": "unverified-routine-inhours", "file:ack.en.subject.j2": "No tag"}
+    )
     assert typed["subject"] == "No tag" and "must carry" in typed["problems"][0]["message"]
     unknown = preview(scenario="sideways")
     assert "valid scenarios" in unknown["problems"][0]["message"]
@@ -224,7 +233,8 @@ def test_send_me_a_test_renders_the_live_version_through_the_relay_to_the_admin(
     client, token = console.signed_in()
     before = len(console.sink.handler.messages)
     response = client.post(
-        "/admin/templates/ack.fr/test", data={"csrf": token, "scenario": "unverified-routine-inhours"}
+        "/admin/templates/ack.fr/test",
+        data={"csrf": token, "scenario": "unverified-routine-inhours"},
     )
     assert response.status_code == 303
     mail = console.sink.handler.wait_for(before + 1)[before]
@@ -242,7 +252,12 @@ def test_tickets_are_filtered_and_found_by_number_client_number_or_sender(consol
     client, _ = console.signed_in()
     base = len(console.stack.tickets())
     assert send(console.stack.smtp_address, customer_mail(subject="Recherche vérifiée"))[0] == 250
-    stranger = customer_mail(sender="inconnu@ailleurs.example", name="Inconnu", subject="Recherche inconnue", body="Bonjour, aidez-moi.\n")
+    stranger = customer_mail(
+        sender="inconnu@ailleurs.example",
+        name="Inconnu",
+        subject="Recherche inconnue",
+        body="Bonjour, aidez-moi.\n",
+    )
     assert send(console.stack.smtp_address, stranger)[0] == 250
     rows = _tickets(console, base + 2)
     number = next(t["number"] for t in rows if t["subject"] == "Recherche inconnue")
@@ -263,7 +278,9 @@ def test_tickets_are_filtered_and_found_by_number_client_number_or_sender(consol
 def test_a_parked_message_is_retried_from_the_console_as_by_the_cli_and_audited(console):
     client, token = console.signed_in()
     with sessions(console).begin() as session:
-        row = ParkedRow(actor="send_ack", queue="acks.XQ", args=[987654], reason="RuntimeError: relay down")
+        row = ParkedRow(
+            actor="send_ack", queue="acks.XQ", args=[987654], reason="RuntimeError: relay down"
+        )
         session.add(row)
         session.flush()
         parked_id = row.id

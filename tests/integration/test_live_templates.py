@@ -78,7 +78,9 @@ def test_between_looks_rendering_costs_no_database_work(database):
     assert seen.count == 50  # one max(id) per look while nothing changed, never the sources
 
 
-def test_a_stored_version_that_fails_with_this_releases_files_is_refused_and_logged(database, caplog):
+def test_a_stored_version_that_fails_with_this_releases_files_is_refused_and_logged(
+    database, caplog
+):
     version = save_new_wording(database)
     live = TemplateSet(database=database, interval=0)
     assert live.version == version

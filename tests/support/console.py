@@ -96,7 +96,12 @@ def serious_violations(driver) -> list[dict]:
         """
     )
     return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n.get("target") for n in v.get("nodes", [])][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n.get("target") for n in v.get("nodes", [])][:5],
+        }
         for v in json.loads(found)
         if v.get("impact") in BLOCKING
     ]

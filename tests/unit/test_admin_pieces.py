@@ -67,7 +67,14 @@ def test_every_message_of_the_interface_exists_in_french_and_english():
 
 def test_console_pages_escape_what_they_show():
     values = dict(lang="en", admin=None, csrf="", root="/admin", here="/admin/x", when=str)
-    page = environment().get_template("message.html.j2").render(
-        t=lambda key, **fields: key, title_key="not_found", text="<script>alert(1)</script>", **values
+    page = (
+        environment()
+        .get_template("message.html.j2")
+        .render(
+            t=lambda key, **fields: key,
+            title_key="not_found",
+            text="<script>alert(1)</script>",
+            **values,
+        )
     )
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page

@@ -35,13 +35,20 @@ def stored(name: str) -> AdminRow | None:
 
 
 def test_an_admin_is_added_listed_changed_and_removed_and_each_step_is_audited(home):
-    added = run("add", "camille", "--email", "camille@dri.example", "--password-stdin", stdin=PASSWORD)
+    added = run(
+        "add", "camille", "--email", "camille@dri.example", "--password-stdin", stdin=PASSWORD
+    )
     assert added.exit_code == 0, added.output
     row = stored("camille")
     assert row.password_hash.startswith("$argon2id$") and "phrase" not in row.password_hash
     listed = json.loads(run("list", "--json").output)
     assert [(a["name"], a["email"]) for a in listed] == [("camille", "camille@dri.example")]
-    assert run("passwd", "camille", "--password-stdin", stdin="une autre phrase bien longue\n").exit_code == 0
+    assert (
+        run(
+            "passwd", "camille", "--password-stdin", stdin="une autre phrase bien longue\n"
+        ).exit_code
+        == 0
+    )
     assert stored("camille").password_hash != row.password_hash
     assert run("email", "camille", "c.martin@dri.example").exit_code == 0
     assert run("remove", "camille").exit_code == 0 and stored("camille") is None
@@ -55,7 +62,11 @@ def test_an_admin_is_added_listed_changed_and_removed_and_each_step_is_audited(h
     [
         (("add", "bad name", "--password-stdin"), PASSWORD, "not a valid admin name"),
         (("add", "camille", "--password-stdin"), "short\n", "at least 12 characters"),
-        (("add", "camille", "--email", "nope", "--password-stdin"), PASSWORD, "not an e-mail address"),
+        (
+            ("add", "camille", "--email", "nope", "--password-stdin"),
+            PASSWORD,
+            "not an e-mail address",
+        ),
         (("passwd", "nobody", "--password-stdin"), PASSWORD, "guichet admins list"),
         (("remove", "nobody"), None, "no admin 'nobody'"),
     ],
@@ -70,3 +81,19 @@ def test_adding_an_existing_admin_is_refused(home):
     assert run("add", "camille", "--password-stdin", stdin=PASSWORD).exit_code == 0
     again = run("add", "camille", "--password-stdin", stdin=PASSWORD)
     assert again.exit_code == 2 and "guichet admins passwd camille" in again.output
+
+
+def test_templates_diff_shows_what_admins_changed_against_the_shipped_files(home):
+    from workers.admin.editing import TemplateDesk
+
+    settings = get_settings()
+    assert CliRunner().invoke(cli, ["templates", "diff"]).output == ""
+    desk = TemplateDesk(session_factory(settings.database), settings.database)
+    state = desk.state()
+    edited = state.sources["ack.en.txt.j2"].replace("Technical support", "The support team")
+    assert desk.save("ack.en", {"ack.en.txt.j2": edited}, "team", "camille", state.version).stored
+    shown = CliRunner().invoke(cli, ["templates", "diff"]).output
+    assert "--- shipped/ack.en.txt.j2" in shown and "+++ live-v1/ack.en.txt.j2" in shown
+    assert "-Technical support" in shown and "+The support team" in shown
+    checked = CliRunner().invoke(cli, ["templates", "check", "--live"])
+    assert checked.exit_code == 0 and "with the saved version v1" in checked.output

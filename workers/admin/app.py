@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from ingest.settings import Settings
 from workers.admin.auth_routes import AuthPages
 from workers.admin.editing import TemplateDesk
-from workers.admin.guard import Guard
+from workers.admin.guard import Guard, database_away
 from workers.admin.ops_routes import OpsPages
 from workers.admin.template_routes import TemplatePages
 from workers.running.runtime import Runtime
@@ -57,7 +58,7 @@ async def home(request: Request) -> Response:
 
 
 def admin_app(settings: Settings) -> Starlette:
-    app = Starlette(routes=routes(settings))
+    app = Starlette(routes=routes(settings), exception_handlers={SQLAlchemyError: database_away})
     app.add_middleware(Guard, sessions=Runtime(settings).sessions)
     return app
 

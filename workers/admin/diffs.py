@@ -9,9 +9,7 @@ KINDS = {"+": "add", "-": "del", "@": "hunk"}
 
 def diff_lines(before: str, after: str, context: int = 2) -> list[tuple[str, str]]:
     """(kind, line) pairs: kind is add, del, hunk or same; file header lines left out."""
-    lines = difflib.unified_diff(
-        before.splitlines(), after.splitlines(), lineterm="", n=context
-    )
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=context)
     out = []
     for line in lines:
         if line.startswith(("---", "+++")):

@@ -11,6 +11,7 @@ import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from workers.admin.session import COOKIE, LOGIN_COOKIE, Who, lookup
@@ -19,6 +20,8 @@ SAFE = ("GET", "HEAD")
 PUBLIC = ("/static/",)
 LOGIN = "/login"
 MAX_BODY = 2 * 1024 * 1024
+UNAVAILABLE = "the database is unavailable; try again in a few seconds"
+RETRY_AFTER = "5"
 HEADERS = {
     # srcdoc frames inherit this policy: the preview's HTML runs no script and loads nothing remote.
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' "
@@ -63,7 +66,10 @@ class Guard:
 
     async def _who(self, scope, path: str) -> Who | None:
         token = _cookies(scope).get(COOKIE, "")
-        who = await asyncio.to_thread(lookup, self.sessions, token) if token else None
+        try:
+            who = await asyncio.to_thread(lookup, self.sessions, token) if token else None
+        except SQLAlchemyError:
+            raise Refusal(503, UNAVAILABLE) from None
         if who is None and path != LOGIN:
             raise Refusal(401, "sign in first")
         return who
@@ -83,14 +89,22 @@ def _refuse(scope, refusal: Refusal, path: str) -> Response:
     if refusal.status == 401 and scope["method"] in SAFE:
         root = scope.get("root_path", "")
         return RedirectResponse(f"{root}{LOGIN}?next={root}{path}", 303)
-    return PlainTextResponse(refusal.text, refusal.status)
+    headers = {"retry-after": RETRY_AFTER} if refusal.status == 503 else None
+    return PlainTextResponse(refusal.text, refusal.status, headers=headers)
+
+
+async def database_away(request, exc) -> Response:
+    """A database fault is transient: 503 with Retry-After, never a 500 with its text."""
+    return PlainTextResponse(UNAVAILABLE, 503, headers={"retry-after": RETRY_AFTER})
 
 
 def _with_headers(send):
     async def wrapped(message):
         if message["type"] == "http.response.start":
             names = {k.lower() for k, _ in message.get("headers", [])}
-            extra = [(k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode() not in names]
+            extra = [
+                (k.encode(), v.encode()) for k, v in HEADERS.items() if k.encode() not in names
+            ]
             message = {**message, "headers": list(message.get("headers", [])) + extra}
         await send(message)
 

@@ -24,7 +24,9 @@ DEFAULT_SCENARIO = "verified-urgent-offhours"
 
 
 def _edits(form) -> dict[str, str]:
-    return {k[len(FILE_FIELD) :]: normalise(str(v)) for k, v in form.items() if k.startswith(FILE_FIELD)}
+    return {
+        k[len(FILE_FIELD) :]: normalise(str(v)) for k, v in form.items() if k.startswith(FILE_FIELD)
+    }
 
 
 def _int(value, default: int = -1) -> int:
@@ -158,7 +160,9 @@ class TemplatePages:
             step = (self.desk.reset, template, who, base)
         outcome = await asyncio.to_thread(*step)
         if outcome.stored:
-            return RedirectResponse(f"{request.url.path.rpartition('/')[0]}/history?done={outcome.version.id}", 303)
+            return RedirectResponse(
+                f"{request.url.path.rpartition('/')[0]}/history?done={outcome.version.id}", 303
+            )
         return await self.history(request, outcome=outcome, status=422 if outcome.problems else 409)
 
     async def send_test(self, request: Request) -> Response:

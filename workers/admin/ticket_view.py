@@ -116,7 +116,9 @@ def ticket_page(rt: Runtime, number: int) -> dict | None:
         detail["messages"] = [
             _mail(rt, session.get(IntakeRow, m["intake_id"]), m) for m in detail["messages"]
         ]
-        acks = session.scalars(select(AckRow).where(AckRow.ticket_id == ticket.id).order_by(AckRow.id))
+        acks = session.scalars(
+            select(AckRow).where(AckRow.ticket_id == ticket.id).order_by(AckRow.id)
+        )
         detail["acknowledgements"] = [
             {**shown, "rendered": rerendered(rt, session, ticket, row)}
             for shown, row in zip(detail["acknowledgements"], acks, strict=True)

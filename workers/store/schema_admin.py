@@ -20,7 +20,9 @@ class AdminRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # in a row, since the last success
+    failed_logins: Mapped[int] = mapped_column(
+        Integer, default=0
+    )  # in a row, since the last success
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -16,7 +16,9 @@ def latest_id(session: Session) -> int:
 
 
 def latest(session: Session) -> TemplateVersionRow | None:
-    return session.scalar(select(TemplateVersionRow).order_by(TemplateVersionRow.id.desc()).limit(1))
+    return session.scalar(
+        select(TemplateVersionRow).order_by(TemplateVersionRow.id.desc()).limit(1)
+    )
 
 
 def get(session: Session, version_id: int) -> TemplateVersionRow | None:
@@ -47,7 +49,9 @@ def history(session: Session, template: str, limit: int = 50) -> list[TemplateVe
 def last_changes(session: Session) -> dict[str, TemplateVersionRow]:
     """The newest version of each template that has one."""
     newest = (
-        select(func.max(TemplateVersionRow.id)).group_by(TemplateVersionRow.template).scalar_subquery()
+        select(func.max(TemplateVersionRow.id))
+        .group_by(TemplateVersionRow.template)
+        .scalar_subquery()
     )
     rows = session.scalars(select(TemplateVersionRow).where(TemplateVersionRow.id.in_(newest)))
     return {row.template: row for row in rows}

@@ -49,7 +49,10 @@ def _sent():
 def _matches(query: str):
     """A ticket number, a client number (as written) or part of the sender's address."""
     escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    options = [TicketRow.requester.ilike(f"%{escaped}%", escape="\\"), TicketRow.client_number == query]
+    options = [
+        TicketRow.requester.ilike(f"%{escaped}%", escape="\\"),
+        TicketRow.client_number == query,
+    ]
     if query.isdigit() and len(query) <= 9:
         options.append(TicketRow.number == int(query))
     return or_(*options)
