@@ -126,6 +126,9 @@ def test_an_admin_changes_a_sentence_customers_get_it_and_a_rollback_brings_the_
     driver.save_screenshot(str(DOCS / "admin-ticket.png"))
     driver.set_window_size(1400, 1000)
 
+    driver.get(f"{console.url}/parked")
+    accessible(browser)
+
     # The audit log holds the change and the rollback.
     driver.get(f"{console.url}/audit")
     log = by_id(browser, "audit-log").text

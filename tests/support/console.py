@@ -14,6 +14,7 @@ import httpx
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import WebApp
 from workers.admin.accounts import add_admin
+from workers.running.runtime import set_runtime
 from workers.store.engine import session_factory
 
 ADMIN, PASSWORD, ADMIN_EMAIL = "camille", "une phrase de passe assez longue", "camille@dri.example"
@@ -40,6 +41,7 @@ class Console:
         if self.web:
             self.web.stop()
         self.stack.stop()
+        set_runtime(None)  # later tests must not render from this console's saved versions
 
     @property
     def url(self) -> str:

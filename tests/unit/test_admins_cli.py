@@ -8,21 +8,14 @@ import pytest
 from click.testing import CliRunner
 
 from ingest.settings import get_settings
+from tests.unit.test_cli import home  # noqa: F401 -- the same state folder per test
 from workers.cli.main import cli
 from workers.store import audit
 from workers.store.engine import session_factory
 from workers.store.schema_admin import AdminRow
 
+pytestmark = pytest.mark.usefixtures("home")
 PASSWORD = "une phrase de passe assez longue\n"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GUICHET_HOME", str(tmp_path / "var"))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "var"
-    get_settings.cache_clear()
 
 
 def run(*args, stdin=None):
@@ -34,7 +27,7 @@ def stored(name: str) -> AdminRow | None:
         return session.query(AdminRow).filter_by(name=name).one_or_none()
 
 
-def test_an_admin_is_added_listed_changed_and_removed_and_each_step_is_audited(home):
+def test_an_admin_is_added_listed_changed_and_removed_and_each_step_is_audited():
     added = run(
         "add", "camille", "--email", "camille@dri.example", "--password-stdin", stdin=PASSWORD
     )
@@ -71,19 +64,19 @@ def test_an_admin_is_added_listed_changed_and_removed_and_each_step_is_audited(h
         (("remove", "nobody"), None, "no admin 'nobody'"),
     ],
 )
-def test_a_mistake_says_what_is_wrong_and_exits_2_without_a_traceback(home, args, stdin, says):
+def test_a_mistake_says_what_is_wrong_and_exits_2_without_a_traceback(args, stdin, says):
     result = run(*args, stdin=stdin)
     assert result.exit_code == 2 and says in result.output
     assert "Traceback" not in result.output
 
 
-def test_adding_an_existing_admin_is_refused(home):
+def test_adding_an_existing_admin_is_refused():
     assert run("add", "camille", "--password-stdin", stdin=PASSWORD).exit_code == 0
     again = run("add", "camille", "--password-stdin", stdin=PASSWORD)
     assert again.exit_code == 2 and "guichet admins passwd camille" in again.output
 
 
-def test_templates_diff_shows_what_admins_changed_against_the_shipped_files(home):
+def test_templates_diff_shows_what_admins_changed_against_the_shipped_files():
     from workers.admin.editing import TemplateDesk
 
     settings = get_settings()
