@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from workers.acks.render import load_sources, templates_dir
 from workers.store import audit, template_versions
 from workers.store.schema_admin import TemplateVersionRow
 
+log = logging.getLogger("guichet.admin")
 COMMENT_MAX = 2000
 
 
@@ -61,6 +63,8 @@ class TemplateDesk:
 
     def save(self, template: str, edits: dict[str, str], comment: str, author: str, base: int):
         """Check the whole matrix with these edits; store a version only when nothing is wrong."""
+        if not comment.strip():
+            return Outcome(message="comment_required")
         return self._change(template, edits, author, base, action="save", comment=comment)
 
     def rollback(self, template: str, version_id: int, author: str, base: int) -> Outcome:
@@ -118,4 +122,9 @@ class TemplateDesk:
         except IntegrityError:
             return Outcome(message="concurrent_save")
         default_set(self.database).refresh()  # live in this process now, elsewhere within seconds
+        log.info(
+            "template version saved",
+            extra={"event": f"templates.{action}", "version": row.id, "template": template,
+                   "author": author, "files": sorted(done)},
+        )  # fmt: skip
         return Outcome(version=row)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 12
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY = _hasher.hash("a password nobody has: checked when the name is unknown")
+
+
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    """Checked when the name is unknown, so that both cases cost one Argon2 verification."""
+    return _hasher.hash("a password nobody has")
 
 
 class WeakPassword(ValueError):
@@ -23,7 +30,7 @@ def hash_password(password: str) -> str:
 def verify(stored: str | None, password: str) -> bool:
     """True when `password` matches; an unknown admin (None) costs the same time and fails."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -11,7 +11,6 @@ import redis
 import uvicorn
 from sqlalchemy import select, text
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from ingest.edges.addresses import AddressBook
 from ingest.edges.webhook.app import create_app
@@ -102,10 +101,15 @@ def web_app(settings: Settings, webhooks: WebhookSettings | None = None) -> Star
         yield
         parser.close()
 
-    # Side by side: /admin (the console), then the webhook app for every other path. A
-    # /metrics route belongs in this list too, before the catch-all mount.
-    edge = create_app(services, webhooks)
-    return Starlette(routes=[admin_mount(settings), Mount("", app=edge)], lifespan=lifespan)
+    return with_console(settings, create_app(services, webhooks, lifespan=lifespan))
+
+
+def with_console(settings: Settings, edge: Starlette) -> Starlette:
+    """The webhook app with /admin (the console) mounted after its own routes: a webhook
+    request is routed exactly as before, and pays nothing for the console. An app-level
+    route such as /metrics is added the same way."""
+    edge.router.routes.append(admin_mount(settings))
+    return edge
 
 
 def server(settings: Settings, app: Starlette) -> uvicorn.Server:
