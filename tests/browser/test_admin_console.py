@@ -9,10 +9,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from tests.support.console import ADMIN, PASSWORD, ack_text, serious_violations
+from tests.support.console import ADMIN, PASSWORD, ack_text, scenario, serious_violations
 from tests.support.mail import customer_mail, send
 
 pytestmark = pytest.mark.integration
+UNVERIFIED = scenario("unverified", "routine", "inhours")
+URGENT = scenario("verified", "urgent", "offhours")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 OLD, NEW = "Nous avons bien reçu votre demande", "Nous avons bien enregistré votre demande"
 
@@ -71,10 +73,10 @@ def test_an_admin_changes_a_sentence_customers_get_it_and_a_rollback_brings_the_
     assert OLD in by_id(browser, "preview-text").text
     replace_text(browser, "part-txt", OLD, NEW)
     urgent = preview_shows(browser, NEW)
-    assert "verified-urgent-offhours" in by_id(browser, "preview-status").text
+    assert URGENT in by_id(browser, "preview-status").text
     assert "+33" in urgent  # the verified urgent scenario lists the lines to call
-    Select(by_id(browser, "scenario")).select_by_value("unverified-routine-inhours")
-    browser.wait(lambda: "unverified-routine-inhours" in by_id(browser, "preview-status").text)
+    Select(by_id(browser, "scenario")).select_by_value(UNVERIFIED)
+    browser.wait(lambda: UNVERIFIED in by_id(browser, "preview-status").text)
     unverified = preview_shows(browser, NEW)
     assert "numéro de client" in unverified and "+33" not in unverified
     driver.save_screenshot(str(DOCS / "admin-editor.png"))

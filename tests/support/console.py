@@ -67,6 +67,13 @@ class Console:
         return client, csrf_of(client.get("/admin/templates").text)
 
 
+def scenario(*parts: str) -> str:
+    """The first scenario of the check's matrix whose name has all these parts."""
+    from workers.acks.scenarios import scenario_names
+
+    return next(n for n in scenario_names() if set(parts) <= set(n.split("-")))
+
+
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from workers.acks.check import Case, Problem, check_output, render_case
 from workers.acks.render import CompiledSet
-from workers.acks.scenarios import coverages_for, parse_scenario, preview_context, scenario_names
+from workers.acks.scenarios import (
+    coverages_for,
+    parse_scenario,
+    preview_context,
+    scenario_cases,
+    scenario_names,
+)
 from workers.escalation.policy import default_policy
 
-__all__ = ["preview", "scenario_names", "variables", "parse_moment"]
+__all__ = ["preview", "scenario_names", "variables", "parse_moment", "default_scenario"]
+PREFERRED = "verified-urgent-offhours"  # the richest acknowledgement: deadline, lines, fees
+
+
+def default_scenario() -> str:
+    names = scenario_names()
+    return PREFERRED if PREFERRED in names else names[0]
 
 
 def parse_moment(value: str | None) -> datetime | None:
@@ -25,12 +38,16 @@ def parse_moment(value: str | None) -> datetime | None:
 
 
 def _case(scenario: str, language: str, at: datetime | None) -> Case:
+    """The check's own case for this scenario (whatever fields it carries), with the preview's
+    context: the moment typed by the admin, or one that fits the scenario."""
     policy = default_policy()
     spec = parse_scenario(scenario)
     context = preview_context(spec, language, at, policy=policy)
-    return Case(
-        spec=spec, coverage=coverages_for(spec, policy)[0], language=language, context=context
-    )
+    for case in scenario_cases([language]):
+        if case.spec == spec:
+            return replace(case, context=context)
+    coverage = coverages_for(spec, policy)[0]
+    return Case(spec=spec, coverage=coverage, language=language, context=context)
 
 
 def preview(sources: dict[str, str], language: str, scenario: str, at: str | None) -> dict:

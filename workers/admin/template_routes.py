@@ -15,12 +15,11 @@ from workers.acks.render import RenderedAck
 from workers.admin import pages
 from workers.admin.diffs import diff_lines, file_diffs
 from workers.admin.editing import LiveState, Outcome, TemplateDesk
-from workers.admin.preview import preview, scenario_names
+from workers.admin.preview import default_scenario, preview, scenario_names
 from workers.admin.problems import shown
 from workers.store import audit, template_versions
 
 FILE_FIELD = "file:"
-DEFAULT_SCENARIO = "verified-urgent-offhours"
 
 
 def _edits(form) -> dict[str, str]:
@@ -78,12 +77,11 @@ class TemplatePages:
         sources = state.sources
         texts = {f.name: (texts or {}).get(f.name, sources[f.name]) for f in files}
         language = files[0].language or "fr"
-        first = await asyncio.to_thread(
-            preview, {**sources, **texts}, language, DEFAULT_SCENARIO, None
-        )
+        scenario = default_scenario()
+        first = await asyncio.to_thread(preview, {**sources, **texts}, language, scenario, None)
         return pages.render(
             request, "editor.html.j2", status, template=template, files=files, texts=texts,
-            base=state.version, scenarios=scenario_names(), scenario=DEFAULT_SCENARIO,
+            base=state.version, scenarios=scenario_names(), scenario=scenario,
             language=language, fixed_language=files[0].language, preview=first,
             first_problems=[shown(p, texts) for p in first["problems"]],
             problems=[shown(p, texts) for p in problems], message=message, detail=detail,
@@ -103,7 +101,7 @@ class TemplatePages:
         language = files[0].language or str(form.get("language", "fr"))
         result = await asyncio.to_thread(
             preview, {**state.sources, **edits}, language,
-            str(form.get("scenario", DEFAULT_SCENARIO)), str(form.get("at", "")),
+            str(form.get("scenario") or default_scenario()), str(form.get("at", "")),
         )  # fmt: skip
         result["problems"] = [shown(p, edits) for p in result["problems"]]
         return JSONResponse(result)
@@ -175,7 +173,7 @@ class TemplatePages:
         if not who.email:
             return await self.editor(request, message="no_email", status=409)
         language = files[0].language or str(form.get("language", "fr"))
-        scenario = str(form.get("scenario", DEFAULT_SCENARIO))
+        scenario = str(form.get("scenario") or default_scenario())
         try:
             await asyncio.to_thread(self._send, state, template, language, scenario, who)
         except Exception as exc:  # the relay's answer, shown to the admin
