@@ -20,6 +20,7 @@ from workers.cli.output import print_json
 from workers.store import admins as admin_store
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
+from workers.store.schema import utcnow
 
 
 class AdminsError(click.ClickException):
@@ -87,7 +88,8 @@ def list_(as_json: bool) -> None:
         click.echo("no admins yet — `guichet admins add NAME --email ADDRESS`")
     for r in rows:
         last = f"{r.last_login_at:%Y-%m-%d %H:%M}" if r.last_login_at else "never"
-        locked = f"  [locked until {r.locked_until:%H:%M:%S} UTC]" if r.locked_until else ""
+        waiting = r.locked_until and r.locked_until > utcnow()
+        locked = f"  [locked until {r.locked_until:%H:%M:%S} UTC]" if waiting else ""
         click.echo(f"{r.name:20s} {r.email or '-':30s} last sign-in {last}{locked}")
 
 
