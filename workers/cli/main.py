@@ -8,6 +8,7 @@ import click
 
 # Command modules import only click at load time: `guichet --help` stays fast, and each
 # command imports what it needs (SQLAlchemy, Dramatiq, flanker…) when it runs.
+from workers.cli.admins_cmd import admins
 from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
@@ -140,6 +141,7 @@ cli.add_command(templates)
 cli.add_command(partners)
 cli.add_command(parked_group)
 cli.add_command(outbox)
+cli.add_command(admins)
 
 if __name__ == "__main__":
     cli()

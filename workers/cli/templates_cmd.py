@@ -23,18 +23,30 @@ def list_() -> None:
 
 
 @templates.command("check")
-def check() -> None:
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Check the shipped files with the versions saved from /admin on top (the database's "
+    "live set): run it with a new release's files before upgrading.",
+)
+def check(live: bool) -> None:
     """Compile every template in the sandbox and render every scenario of the policy matrix.
     Exit code 1 when a problem is found (use it in CI before deploying an edit)."""
     from workers.acks import check as template_check
     from workers.acks.render import templates_dir
 
-    problems = template_check.check_templates(templates_dir())
+    where = str(templates_dir())
+    if live:
+        state = _live_state()
+        problems = template_check.check_sources(state.sources)
+        where += f" with the saved version v{state.version}" if state.version else ""
+    else:
+        problems = template_check.check_templates(templates_dir())
     for problem in problems:
         click.echo(str(problem), err=True)
     if problems:
         raise SystemExit(1)
-    click.echo(f"templates OK: {templates_dir()}")
+    click.echo(f"templates OK: {where}")
 
 
 @templates.command("preview")
@@ -104,3 +116,37 @@ def scenarios() -> None:
 
     for name in template_check.scenario_names():
         click.echo(name)
+
+
+@templates.command("diff")
+def diff() -> None:
+    """Show where the live templates (versions saved from /admin, in the database) differ from
+    the shipped files: a unified diff per file, shipped first. Nothing printed: they are the same."""
+    import difflib
+
+    from workers.acks.overlay import orphans
+
+    state = _live_state()
+    live = state.sources
+    for name in sorted(n for n in state.shipped if state.shipped[n] != live[n]):
+        lines = difflib.unified_diff(
+            state.shipped[name].splitlines(keepends=True),
+            live[name].splitlines(keepends=True),
+            f"shipped/{name}",
+            f"live-v{state.version}/{name}",
+        )
+        click.echo("".join(lines), nl=False)
+    for name in orphans(state.shipped, state.overrides):
+        click.echo(f"# {name}: saved in v{state.version} but no longer shipped; not used")
+
+
+def _live_state():
+    """The shipped files and the newest version saved from /admin (the database's live set)."""
+    from ingest.settings import get_settings
+    from workers.admin.editing import TemplateDesk
+    from workers.store.engine import session_factory
+    from workers.store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database)
+    return TemplateDesk(session_factory(settings.database), settings.database).state()

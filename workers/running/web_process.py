@@ -17,6 +17,7 @@ from ingest.edges.webhook.app import create_app
 from ingest.edges.webhook.limits import WebhookSettings
 from ingest.edges.webhook.ports import Services
 from ingest.settings import Settings, host_port
+from workers.admin.app import mount as admin_mount
 from workers.running.edges import build_intake, build_parser
 from workers.store.engine import engine_for, session_factory
 from workers.store.idempotency import SqlIdempotency
@@ -100,7 +101,15 @@ def web_app(settings: Settings, webhooks: WebhookSettings | None = None) -> Star
         yield
         parser.close()
 
-    return create_app(services, webhooks, lifespan=lifespan)
+    return with_console(settings, create_app(services, webhooks, lifespan=lifespan))
+
+
+def with_console(settings: Settings, edge: Starlette) -> Starlette:
+    """The webhook app with /admin (the console) mounted after its own routes: a webhook
+    request is routed exactly as before, and pays nothing for the console. An app-level
+    route such as /metrics is added the same way."""
+    edge.router.routes.append(admin_mount(settings))
+    return edge
 
 
 def server(settings: Settings, app: Starlette) -> uvicorn.Server:
