@@ -16,7 +16,10 @@ pytestmark = pytest.mark.integration
 UNVERIFIED = scenario("unverified", "routine", "inhours")
 URGENT = scenario("verified", "urgent", "offhours")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-OLD, NEW = "Nous avons bien reçu votre demande", "Nous avons bien enregistré votre demande"
+OLD, NEW = (
+    "Nos services et serveurs sont surveillés en permanence",
+    "Nos services et serveurs sont surveillés jour et nuit",
+)
 
 
 def by_id(browser, element_id: str):
@@ -96,12 +99,12 @@ def test_an_admin_changes_a_sentence_customers_get_it_and_a_rollback_brings_the_
     # A good change, saved with a comment, is in the history with its diff.
     driver.get(f"{console.url}/templates/ack.fr")
     replace_text(browser, "part-txt", OLD, NEW)
-    by_id(browser, "comment").send_keys("« enregistré » plutôt que « reçu »")
+    by_id(browser, "comment").send_keys("« jour et nuit » plutôt que « en permanence »")
     by_id(browser, "save").click()
     assert "v1" in browser.wait(lambda: by_id(browser, "saved").text)
     driver.find_element(By.PARTIAL_LINK_TEXT, "History").click()
     version = browser.wait(lambda: by_id(browser, "version-1").text)
-    assert "« enregistré » plutôt que « reçu »" in version
+    assert "« jour et nuit » plutôt que « en permanence »" in version
     assert OLD in driver.find_element(By.CSS_SELECTOR, "#version-1 pre.diff .del").text
     assert NEW in driver.find_element(By.CSS_SELECTOR, "#version-1 pre.diff .add").text
     accessible(browser)

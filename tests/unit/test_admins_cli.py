@@ -83,10 +83,12 @@ def test_templates_diff_shows_what_admins_changed_against_the_shipped_files():
     assert CliRunner().invoke(cli, ["templates", "diff"]).output == ""
     desk = TemplateDesk(session_factory(settings.database), settings.database)
     state = desk.state()
-    edited = state.sources["ack.en.txt.j2"].replace("Technical support", "The support team")
+    shipped = state.sources["ack.en.txt.j2"]
+    assert "The technical support team" in shipped
+    edited = shipped.replace("The technical support team", "The support desk")
     assert desk.save("ack.en", {"ack.en.txt.j2": edited}, "team", "camille", state.version).stored
     shown = CliRunner().invoke(cli, ["templates", "diff"]).output
     assert "--- shipped/ack.en.txt.j2" in shown and "+++ live-v1/ack.en.txt.j2" in shown
-    assert "-Technical support" in shown and "+The support team" in shown
+    assert "-The technical support team" in shown and "+The support desk" in shown
     checked = CliRunner().invoke(cli, ["templates", "check", "--live"])
     assert checked.exit_code == 0 and "with the saved version v1" in checked.output
