@@ -12,8 +12,10 @@ from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.outbox_cmd import outbox
+from workers.cli.fetch_cmd import fetch
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
+from workers.cli.replay_cmd import replay
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
 
@@ -140,6 +142,8 @@ cli.add_command(templates)
 cli.add_command(partners)
 cli.add_command(parked_group)
 cli.add_command(outbox)
+cli.add_command(fetch)
+cli.add_command(replay)
 
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,147 @@
+"""`guichet replay PATH`: a mail archive through intake — resumable, deduplicated, `--dry-run`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ingest.edges.archives import Archive, ArchivedMail, ArchiveError, open_archive
+from ingest.edges.replay import (
+    Replay,
+    ReplayStopped,
+    Tally,
+    archive_adjustment,
+    replay_envelope,
+)
+from ingest.settings import Settings, get_settings
+from workers.cli.sources import address_book, require_queue, stored_intake
+from workers.escalation.contract import guidance_for_decision
+from workers.explaining import report
+from workers.running import logs
+from workers.running.runtime import Runtime
+from workers.store.engine import session_factory
+from workers.store.mail_sources import SqlCheckpoints, SqlLedger
+from workers.store.migrate import upgrade
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--ack/--no-ack",
+    default=False,
+    show_default=True,
+    help="Send acknowledgements for replayed mail (off by default: nobody wants one for last "
+    "year's mail).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what would be decided for each message; store and queue nothing.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="With --dry-run: one `guichet explain --json` per line."
+)
+@click.option(
+    "--restart",
+    is_flag=True,
+    help="Start from the first message, not from the checkpoint (mail already taken in is still "
+    "skipped).",
+)
+def replay(path: Path, ack: bool, dry_run: bool, as_json: bool, restart: bool) -> None:
+    """Replay PATH — an mbox file, a Maildir, a folder of .eml files, or one .eml — through
+    intake, as if each message had just arrived: identified, classified, ticketed.
+
+    Each ticket keeps the message's own Date as its receipt time; replayed mail never pages
+    on-call and, unless --ack, is never acknowledged. Mail already taken in (same bytes) is
+    skipped, so a replay run twice adds nothing. An interrupted replay continues where it
+    stopped: run the same command again. Needs the queue: `guichet run` in this folder, or
+    REDIS_URL.
+    """
+    settings = get_settings()
+    logs.setup(settings.log_format, level="WARNING", role="replay")
+    try:
+        archive = open_archive(path.resolve())
+    except (ArchiveError, OSError) as exc:
+        raise click.BadParameter(str(exc), param_hint="PATH") from None
+    upgrade(settings.database)
+    if dry_run:
+        _dry_run(Runtime(settings), archive, ack, as_json)
+        return
+    require_queue(settings)
+    tally = _replay(settings, archive, ack, restart)
+    click.echo(
+        f"{archive.path}: {tally.taken} taken in ({tally.rejected} unreadable, kept for review), "
+        f"{tally.duplicates} already there"
+    )
+
+
+def _replay(settings: Settings, archive: Archive, ack: bool, restart: bool) -> Tally:
+    stored, parser = stored_intake(settings, archive_adjustment(ack))
+    checkpoints = SqlCheckpoints(session_factory(settings.database))
+    runner = Replay(stored, checkpoints, address_book(settings), settings.support_addresses[0])
+    start = 0 if restart else runner.resume_point(archive)
+    if start:
+        click.echo(f"resuming {archive.path} at message {start + 1} of {len(archive)}", err=True)
+    try:
+        with _bar(archive, start) as bar:
+            return asyncio.run(runner.run(archive, start, lambda _m, _t: bar.update(1)))
+    except ReplayStopped as exc:
+        raise click.ClickException(f"{exc}; run the same command again to continue") from None
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: run the same command again to continue", err=True)
+        raise SystemExit(130) from None
+    finally:
+        parser.close()
+
+
+def _bar(archive: Archive, start: int):
+    bar = click.progressbar(
+        length=len(archive),
+        label=f"replaying {archive.kind}",
+        show_pos=True,
+        file=click.get_text_stream("stderr"),
+    )
+    bar.update(start)
+    return bar
+
+
+def _dry_run(rt: Runtime, archive: Archive, ack: bool, as_json: bool) -> None:
+    """Every message as `guichet explain` sees it, with what replay changes; nothing written."""
+    ledger, adjust = SqlLedger(rt.sessions), archive_adjustment(ack)
+    book, default = address_book(rt.settings), rt.settings.support_addresses[0]
+    now = datetime.now(UTC)
+    for mail in archive.mails():
+        envelope = replay_envelope(archive, mail, book, default, now)
+        analysis = rt.analyser.mail(mail.raw, envelope)
+        adjust(analysis)
+        guidance = guidance_for_decision(analysis.decision, rt.directory, envelope.received_at)
+        result = report(rt, analysis, guidance, envelope)
+        result["replay"] = _replay_facts(mail, ledger)
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False, default=str))
+        else:
+            click.echo(_line(result, analysis.content.subject if analysis.content else ""))
+
+
+def _replay_facts(mail: ArchivedMail, ledger: SqlLedger) -> dict:
+    known = ledger.taken(hashlib.sha256(mail.raw).hexdigest())
+    return {"position": mail.position + 1, "label": mail.label, "already_taken_in": known}
+
+
+def _line(r: dict, subject: str) -> str:
+    facts, ident = r["replay"], r["identity"]
+    if facts["already_taken_in"]:
+        verdict = f"already taken in (intake {facts['already_taken_in']}): skipped"
+    else:
+        ack = "ack" if r["acknowledge"] else f"no ack ({r['skip_reason']})"
+        who = f"{ident['status']} {ident['client_number'] or '-'}"
+        verdict = f"{who}  {r['urgency']}  {ack}" + ("  REVIEW" if r["parse_error"] else "")
+    return (
+        f"{facts['position']:>6}  {r['received_at'][:16]}  {r['envelope']['sender'] or '<>'}  "
+        f"{verdict}  {json.dumps(subject[:60], ensure_ascii=False)}"
+    )
