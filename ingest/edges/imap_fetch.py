@@ -147,7 +147,7 @@ class MailboxFetcher:
         now = self.around.clock()
         if not isinstance(internal, datetime):
             return now
-        internal = internal if internal.tzinfo else internal.replace(tzinfo=UTC)
+        internal = internal.astimezone(UTC) if internal.tzinfo else internal.replace(tzinfo=UTC)
         return min(internal, now)
 
     async def _wait(self, client: IMAPClient, stopping: asyncio.Event) -> None:
