@@ -41,6 +41,7 @@ class Tally:
     taken: int = 0
     duplicates: int = 0
     rejected: int = 0  # taken, but for review: the parser could not read them
+    interrupted: bool = False  # asked to stop before the end; the checkpoint says where
 
     def add(self, taken: Taken) -> None:
         if taken.outcome == "duplicate":
@@ -111,6 +112,16 @@ def digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def resume_point(archive: Archive, checkpoints: Checkpoints) -> int:
+    """Where the last replay of this archive stopped — if it is still the same archive."""
+    saved = checkpoints.load(str(archive.path))
+    if saved is None or saved[0] <= 0 or saved[0] > len(archive):
+        return 0
+    position, last = saved
+    before = next(archive.mails(position - 1), None)
+    return position if before is not None and digest(before.raw) == last else 0
+
+
 class Replay:
     """One archive, message by message, from its checkpoint."""
 
@@ -125,22 +136,21 @@ class Replay:
         self.stored, self.checkpoints, self.clock = stored, checkpoints, clock
         self.addresses, self.default_recipient = addresses, default_recipient
 
-    def resume_point(self, archive: Archive) -> int:
-        """Where the last replay of this archive stopped — if it is still the same archive."""
-        saved = self.checkpoints.load(str(archive.path))
-        if saved is None or saved[0] <= 0 or saved[0] > len(archive):
-            return 0
-        position, last = saved
-        before = next(archive.mails(position - 1), None)
-        return position if before is not None and digest(before.raw) == last else 0
-
     async def run(
-        self, archive: Archive, start: int, seen: Callable[[ArchivedMail, Taken], None]
+        self,
+        archive: Archive,
+        start: int,
+        seen: Callable[[ArchivedMail, Taken], None],
+        stopping: asyncio.Event | None = None,
     ) -> Tally:
-        """Take every message from `start` on; `seen` is told of each (progress, listing)."""
+        """Take every message from `start` on; `seen` is told of each (progress, listing).
+        When `stopping` is set, the message in hand is finished and the checkpoint saved."""
         tally, done = Tally(), (start, "")
         try:
             for mail in archive.mails(start):
+                if stopping is not None and stopping.is_set():
+                    tally.interrupted = True
+                    break
                 taken = await self._take(archive, mail)
                 tally.add(taken)
                 seen(mail, taken)

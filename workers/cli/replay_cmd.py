@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ingest.edges.replay import (
     Tally,
     archive_adjustment,
     replay_envelope,
+    resume_point,
 )
 from ingest.settings import Settings, get_settings
 from workers.cli.sources import address_book, require_queue, stored_intake
@@ -74,29 +76,53 @@ def replay(path: Path, ack: bool, dry_run: bool, as_json: bool, restart: bool) -
         return
     require_queue(settings)
     tally = _replay(settings, archive, ack, restart)
-    click.echo(
-        f"{archive.path}: {tally.taken} taken in ({tally.rejected} unreadable, kept for review), "
-        f"{tally.duplicates} already there"
-    )
+    if tally is not None:
+        click.echo(
+            f"{archive.path}: {tally.taken} taken in ({tally.rejected} unreadable, kept for "
+            f"review), {tally.duplicates} already there"
+        )
 
 
-def _replay(settings: Settings, archive: Archive, ack: bool, restart: bool) -> Tally:
-    stored, parser = stored_intake(settings, archive_adjustment(ack))
+def _replay(settings: Settings, archive: Archive, ack: bool, restart: bool) -> Tally | None:
     checkpoints = SqlCheckpoints(session_factory(settings.database))
-    runner = Replay(stored, checkpoints, address_book(settings), settings.support_addresses[0])
-    start = 0 if restart else runner.resume_point(archive)
+    start = 0 if restart else resume_point(archive, checkpoints)
+    if start == len(archive):
+        click.echo(
+            f"all {start} messages of {archive.path} were replayed before: nothing new "
+            "(--restart checks each again; what is already taken in is still skipped)"
+        )
+        return None
     if start:
         click.echo(f"resuming {archive.path} at message {start + 1} of {len(archive)}", err=True)
+    stored, parser = stored_intake(settings, archive_adjustment(ack))
+    runner = Replay(stored, checkpoints, address_book(settings), settings.support_addresses[0])
     try:
         with _bar(archive, start) as bar:
-            return asyncio.run(runner.run(archive, start, lambda _m, _t: bar.update(1)))
+            tally = asyncio.run(_until_interrupted(runner, archive, start, bar))
     except ReplayStopped as exc:
         raise click.ClickException(f"{exc}; run the same command again to continue") from None
     except KeyboardInterrupt:
-        click.echo("\ninterrupted: run the same command again to continue", err=True)
-        raise SystemExit(130) from None
+        tally = Tally(interrupted=True)
     finally:
         parser.close()
+    if tally.interrupted:
+        click.echo("\ninterrupted: run the same command again to continue", err=True)
+        raise SystemExit(130)
+    return tally
+
+
+async def _until_interrupted(runner: Replay, archive: Archive, start: int, bar) -> Tally:
+    """Ctrl-C or SIGTERM: finish the message in hand, save the checkpoint, stop (a second
+    Ctrl-C stops at once)."""
+    stopping, loop = asyncio.Event(), asyncio.get_running_loop()
+
+    def first_interrupt() -> None:
+        stopping.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    loop.add_signal_handler(signal.SIGINT, first_interrupt)
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    return await runner.run(archive, start, lambda _m, _t: bar.update(1), stopping)
 
 
 def _bar(archive: Archive, start: int):
