@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +23,7 @@ from ingest.settings import Settings
 from tests.support import processes
 from tests.support.dovecot import TOKEN, Dovecot, dovecot_binary
 from tests.support.mail import customer_mail
-from tests.support.services import unavailable
+from tests.support.services import free_port, unavailable
 from tests.support.stack import stack_settings
 from workers.cli.fetch_cmd import serve_fetch
 from workers.cli.sources import address_book, stored_intake
@@ -366,3 +370,36 @@ def test_a_server_whose_certificate_is_not_trusted_is_never_given_the_password(
     assert count(settings, IntakeRow) == 0
     assert dovecot.count("INBOX") == 1
     assert not [line for line in dovecot.log().splitlines() if "Login:" in line and "TLS" in line]
+
+
+def test_guichet_run_fetches_the_configured_mailboxes_as_one_of_its_roles(tmp_path, dovecot):
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        GUICHET_HOME=str(home),
+        GUICHET_SMTP_LISTEN=f"127.0.0.1:{free_port()}",
+        GUICHET_HTTP_LISTEN=f"127.0.0.1:{free_port()}",
+        GUICHET_MAILBOXES=json.dumps([dovecot.mailbox()]),
+        GUICHET_LOG_FORMAT="text",
+        PYTHONPATH=str(processes.ROOT),
+    )
+    dovecot.append(mail(1))
+    log = tmp_path / "run.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "workers.cli.main", "run", "--no-web"],
+            env=env,
+            cwd=processes.ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        settings = Settings(home=home)
+        wait_until(lambda: dovecot.count(PROCESSED) == 1, timeout=120, what="the message moved")
+        wait_until(lambda: count(settings, TicketRow) == 1, timeout=60, what="its ticket")
+    finally:
+        run.send_signal(signal.SIGTERM)
+        code = run.wait(90)
+    assert code == 0, log.read_text()[-3000:]
+    assert [i.source for i in rows(settings, IntakeRow)] == ["imap:support"]
