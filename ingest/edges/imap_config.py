@@ -17,6 +17,11 @@ class CredentialError(Exception):
     """The password or token of a mailbox cannot be read (file missing, command failed)."""
 
 
+def _same_folder(a: str, b: str) -> bool:
+    """INBOX is case-insensitive (RFC 3501 §5.1); other names are compared as written."""
+    return a.upper() == b.upper() if "INBOX" in (a.upper(), b.upper()) else a == b
+
+
 class Mailbox(BaseModel):
     """A `[[mailboxes]]` table of config/settings.toml (or one object of GUICHET_MAILBOXES)."""
 
@@ -52,6 +57,12 @@ class Mailbox(BaseModel):
             "password": [self.password, self.password_file],
             "xoauth2": [self.oauth2_token_file, self.oauth2_token_command],
         }[self.auth]
+        for target in (self.processed_folder, self.rejected_folder):
+            if target and _same_folder(target, self.folder):
+                raise ValueError(
+                    f"mailbox {self.name!r}: {target!r} is the folder being read; "
+                    "moving mail into it would read it again forever"
+                )
         if sum(s is not None for s in sources) != 1:
             names = {
                 "password": "password or password_file",

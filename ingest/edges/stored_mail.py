@@ -21,6 +21,7 @@ from ingest.parser_pool import ParserPool
 log = logging.getLogger("guichet.stored")
 
 RECIPIENT_HEADERS = ("X-Original-To", "Delivered-To", "To", "Cc")
+MAX_ADDRESS = 254  # longest valid address (RFC 5321 path minus brackets): longer is garbage
 
 
 class Ledger(Protocol):
@@ -65,6 +66,7 @@ def stored_envelope(
     return_path = headers.get("Return-Path")
     origin = return_path if return_path is not None else headers.get("From", "")
     sender = parseaddr(str(origin))[1]
+    sender = sender if len(sender) <= MAX_ADDRESS else ""  # nobody to answer, not a cut address
     fields = [str(v) for name in RECIPIENT_HEADERS for v in headers.get_all(name, [])]
     ours = [a.lower() for _, a in getaddresses(fields) if a and addresses.accepts(a)]
     fallback = default_recipient or min(addresses.support, default="")

@@ -80,3 +80,8 @@ def test_mailboxes_come_from_the_environment_as_json(monkeypatch):
         '[{"name": "support", "host": "imap.example.net", "username": "u", "password": "p"}]',
     )
     assert [m.name for m in Settings().mailboxes] == ["support"]
+
+
+def test_moving_mail_into_the_folder_being_read_is_refused():
+    with pytest.raises(ValidationError, match="read it again forever"):
+        Mailbox(**BASE, password="x", processed_folder="inbox")

@@ -34,6 +34,11 @@ def test_an_empty_return_path_is_a_bounce_and_never_falls_back_to_from():
     assert envelope(raw).sender == ""
 
 
+def test_an_address_too_long_to_be_real_leaves_nobody_to_answer():
+    raw = b"Return-Path: <" + b"a" * 300 + b"@client.example>\r\n\r\nhi"
+    assert envelope(raw).sender == ""
+
+
 def test_without_a_return_path_the_sender_is_the_from_address():
     assert envelope(b"From: Anne <anne@client.example>\n\nhi").sender == "anne@client.example"
 
