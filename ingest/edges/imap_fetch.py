@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from ingest.edges.addresses import AddressBook
 from ingest.edges.imap_config import Mailbox
@@ -80,9 +81,13 @@ class MailboxFetcher:
                 await self._session(stopping)
             except Exception as exc:  # noqa: BLE001 - a fetcher outlives any one failure
                 delay = self.backoff.next()
-                log.warning(
-                    "mailbox unavailable; retrying",
-                    extra=self.log | {"error": f"{type(exc).__name__}: {exc}", "retry_in": delay},
+                refused = isinstance(exc, LoginError)
+                log.log(
+                    logging.ERROR if refused else logging.WARNING,
+                    "login refused: check username and password or token; retrying"
+                    if refused
+                    else "mailbox unavailable; retrying",
+                    extra=self.log | {"error": _reason(exc), "retry_in": round(delay, 1)},
                 )
                 await pause(stopping, delay)
 
@@ -170,6 +175,12 @@ class MailboxFetcher:
                     return  # readable with nothing to read: the server hung up (DONE will tell)
         finally:
             await asyncio.to_thread(client.idle_done)
+
+
+def _reason(exc: Exception) -> str:
+    text = exc.args[0] if len(exc.args) == 1 else str(exc)
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{type(exc).__name__}: {text}"
 
 
 def _wakes(response: tuple) -> bool:

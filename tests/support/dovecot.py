@@ -10,10 +10,7 @@ introspection endpoint served here.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import grp
-import ipaddress
-import json
 import os
 import pwd
 import shutil
@@ -21,18 +18,13 @@ import signal
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from imapclient import IMAPClient
 
 from tests.support.services import free_port
+from tests.support.tls_tokens import Introspection, self_signed
 
 USER, PASSWORD, TOKEN = "support", "imap-secret", "bearer-token-for-support"
 
@@ -51,7 +43,7 @@ class Dovecot:
         os.chmod(self.root, 0o755)  # Dovecot's unprivileged services read their config here
         self.port, self.tls_port = free_port(), free_port()
         self.process: subprocess.Popen | None = None
-        self.introspection = _Introspection()
+        self.introspection = Introspection(TOKEN, USER)
         self.cert = self.root / "cert.pem"
 
     # -- life ----------------------------------------------------------------------------
@@ -159,7 +151,7 @@ class Dovecot:
         return pids
 
     def _write_files(self) -> None:
-        _self_signed(self.root / "cert.pem", self.root / "key.pem")
+        self_signed(self.root / "cert.pem", self.root / "key.pem")
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         (self.root / "oauth2.conf").write_text(
             f"introspection_mode = auth\n"
@@ -241,63 +233,3 @@ service anvil {{
   chroot =
 }}
 """
-
-
-def _self_signed(cert_path: Path, key_path: Path) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(key_path, 0o644)  # read by Dovecot's config process, which may not be us
-
-
-class _Introspection:
-    """The OAuth2 provider's token endpoint Dovecot asks: one valid bearer token, for USER."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                valid = self.headers.get("Authorization", "") == f"Bearer {TOKEN}"
-                body = json.dumps({"username": USER} if valid else {"error": "invalid"}).encode()
-                self.send_response(200 if valid else 401)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/userinfo"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 import click
 
@@ -12,6 +11,7 @@ from ingest.edges.imap_fetch import Surroundings, fetch_all
 from ingest.settings import Settings, get_settings
 from workers.cli.sources import address_book, require_queue, stored_intake
 from workers.running import logs
+from workers.running.edges import _signal_event  # the SMTP edge's SIGTERM/SIGINT wiring
 from workers.store.engine import session_factory
 from workers.store.mail_sources import SqlFetchProgress
 from workers.store.migrate import upgrade
@@ -46,13 +46,6 @@ async def serve_fetch(settings: Settings, stopping: asyncio.Event | None = None)
     finally:
         parser.close()
     log.info("fetch stopped")
-
-
-def _signal_event() -> asyncio.Event:
-    event, loop = asyncio.Event(), asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, event.set)
-    return event
 
 
 @click.command()
