@@ -126,6 +126,7 @@ def home(tmp_path, redis_url, sink):
     return Home(tmp_path, redis_url, sink.address)
 
 
+@pytest.mark.slow
 def test_an_mbox_of_1000_mails_replayed_twice_adds_nothing_the_second_time(tmp_path, home):
     path = write_mbox(tmp_path / "export.mbox", [archived(i) for i in range(1000)])
     first = home.replay(str(path))
