@@ -81,14 +81,13 @@ class MailboxFetcher:
                 await self._session(stopping)
             except Exception as exc:  # noqa: BLE001 - a fetcher outlives any one failure
                 delay = self.backoff.next()
-                refused = isinstance(exc, LoginError)
-                log.log(
-                    logging.ERROR if refused else logging.WARNING,
-                    "login refused: check username and password or token; retrying"
-                    if refused
-                    else "mailbox unavailable; retrying",
-                    extra=self.log | {"error": _reason(exc), "retry_in": round(delay, 1)},
+                level, message = (
+                    (logging.ERROR, "login refused: check username and password or token")
+                    if isinstance(exc, LoginError)
+                    else (logging.WARNING, "mailbox unavailable")
                 )
+                extra = self.log | {"error": _reason(exc), "retry_in": round(delay, 1)}
+                log.log(level, f"{message}; retrying", extra=extra)
                 await pause(stopping, delay)
 
     async def _session(self, stopping: asyncio.Event) -> None:
@@ -99,7 +98,8 @@ class MailboxFetcher:
             while not stopping.is_set():
                 await self._drain(client, folder, stopping)
                 self.backoff.reset()
-                await self._wait(client, stopping)
+                if not stopping.is_set():
+                    await self._wait(client, stopping)
         finally:
             await asyncio.to_thread(close, client)
 

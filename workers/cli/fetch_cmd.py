@@ -32,7 +32,7 @@ or set GUICHET_MAILBOXES to a JSON list of such objects (docs/operations.md list
 async def serve_fetch(settings: Settings, stopping: asyncio.Event | None = None) -> None:
     """Fetch every configured mailbox until SIGTERM/SIGINT (or `stopping`)."""
     stopping = stopping or _signal_event()
-    stored, parser = stored_intake(settings)
+    stored, parser = stored_intake(settings, processes=len(settings.mailboxes))
     around = Surroundings(
         stored,
         SqlFetchProgress(session_factory(settings.database)),

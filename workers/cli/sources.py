@@ -23,8 +23,12 @@ def stored_intake(
     adjust: Callable[[Analysis], None] | None = None,
     processes: int | None = None,
 ) -> tuple[StoredMailIntake, ParserPool]:
-    """The funnel for stored mail; the caller closes the returned parser pool."""
-    parser = build_parser(settings, processes)
+    """The funnel for stored mail; the caller closes the returned parser pool.
+
+    Stored mail is taken one message at a time per source, so `processes` parser processes at
+    most (default: one), never more than the `parse_processes` setting (0: in a thread)."""
+    wanted = 1 if processes is None else processes
+    parser = build_parser(settings, min(wanted, settings.parse_processes))
     ledger = SqlLedger(session_factory(settings.database))
     return StoredMailIntake(build_intake(settings), parser, ledger, adjust), parser
 
