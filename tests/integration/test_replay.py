@@ -21,6 +21,7 @@ from ingest.config_files import config_dir
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE
 from tests.support.mail import customer_mail
 from tests.support.processes import ROOT, settings_env
+from tests.support.services import free_port
 from tests.support.stack import stack_settings
 from workers.running.worker_process import start_worker
 from workers.store.directory import read_csv, store_accounts
@@ -253,3 +254,13 @@ def test_a_path_that_is_no_archive_is_refused_with_what_was_expected(tmp_path, h
     assert result.returncode == 2
     assert "neither an mbox" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_the_queue_replay_says_what_to_start_and_takes_nothing(tmp_path, sink):
+    home = Home(tmp_path, f"redis://127.0.0.1:{free_port()}/0", sink.address)
+    path = write_mbox(tmp_path / "old.mbox", [archived(0)])
+    result = home.replay(str(path))
+    assert result.returncode == 2
+    assert "cannot reach Redis" in result.stderr and "REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert home.count(IntakeRow) == 0

@@ -34,9 +34,12 @@ def stored_intake(
 
 
 def require_queue(settings: Settings) -> None:
-    """Fail early, with what to do, when the Redis the funnel enqueues on cannot be reached."""
+    """Fail early (exit 2), with what to do, when the Redis the funnel enqueues on is not there."""
     import click
     import redis
+
+    class QueueMissing(click.ClickException):
+        exit_code = 2
 
     try:
         redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=2).ping()
@@ -46,6 +49,7 @@ def require_queue(settings: Settings) -> None:
             if settings.embedded_redis
             else "check REDIS_URL and that Redis is running"
         )
-        raise click.ClickException(
-            f"cannot reach Redis at {settings.broker_url}: {exc}; {hint}"
+        reason = str(exc).rstrip(".")
+        raise QueueMissing(
+            f"cannot reach Redis at {settings.broker_url} ({reason}): {hint}"
         ) from None
