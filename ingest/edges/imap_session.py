@@ -72,9 +72,15 @@ def _target(client: IMAPClient, name: str | None) -> str | None:
         if not client.folder_exists(resolved):
             client.create_folder(resolved)
             log.info("created IMAP folder", extra={"folder": resolved})
+    except IMAPClientAbortError:
+        raise
     except IMAPClientError as exc:
-        log.warning("IMAP folder unavailable; flagging instead", extra={"folder": resolved})
-        log.debug("folder error: %s", exc)
+        if client.folder_exists(resolved):  # created meanwhile by another fetcher of this account
+            return resolved
+        log.warning(
+            "IMAP folder unavailable; flagging instead",
+            extra={"folder": resolved, "error": str(exc)},
+        )
         return None
     return resolved
 
