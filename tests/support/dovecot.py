@@ -23,8 +23,9 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from tests.support.certs import self_signed
 from tests.support.services import free_port
-from tests.support.tls_tokens import Introspection, self_signed
+from tests.support.token_endpoint import Introspection
 
 USER, PASSWORD, TOKEN = "support", "imap-secret", "bearer-token-for-support"
 
@@ -151,7 +152,8 @@ class Dovecot:
         return pids
 
     def _write_files(self) -> None:
-        self_signed(self.root / "cert.pem", self.root / "key.pem")
+        _cert, key = self_signed(self.root, "127.0.0.1")
+        os.chmod(key, 0o644)  # read by Dovecot's config process, which may not run as us
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         (self.root / "oauth2.conf").write_text(
             f"introspection_mode = auth\n"
