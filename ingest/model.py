@@ -98,7 +98,6 @@ class Category:
 class Suppression:
     acknowledge: bool = True
     skip_reason: str | None = None  # name of the rule that suppressed the acknowledgement
-    page: bool = True  # False: never page on-call for this request (mail replayed from an archive)
 
 
 @dataclass

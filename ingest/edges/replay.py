@@ -52,11 +52,11 @@ class Tally:
 
 
 def archive_adjustment(acknowledge: bool) -> Callable[[Analysis], None]:
-    """What replay changes in a decision: never a page; no acknowledgement unless asked."""
+    """What replay changes in a decision: no acknowledgement unless asked; the trail also says
+    that replayed mail never pages (the workers page nothing for the "replay" channel)."""
 
     def adjust(analysis: Analysis) -> None:
         decision = analysis.decision
-        decision.suppression.page = False
         decision.trail.append(
             Finding("replay", "page", False, "mail replayed from an archive never pages on-call")
         )

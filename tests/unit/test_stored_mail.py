@@ -105,7 +105,7 @@ def test_bytes_already_taken_in_are_a_duplicate_and_never_stored_again():
 
 def test_the_adjustment_is_applied_before_the_decision_is_stored():
     def quiet(analysis):
-        analysis.decision.suppression.page = False
+        analysis.decision.suppression.acknowledge = False
 
     _taken, journal = take(RAW, {}, quiet)
-    assert journal.records[0][1].decision.suppression.page is False
+    assert journal.records[0][1].decision.suppression.acknowledge is False
