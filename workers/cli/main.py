@@ -11,8 +11,8 @@ import click
 from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
-from workers.cli.outbox_cmd import outbox
 from workers.cli.fetch_cmd import fetch
+from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
 from workers.cli.replay_cmd import replay
