@@ -25,6 +25,9 @@ class Envelope:
     received_at: datetime
     client_ip: str = ""
     partner: str | None = None
+    source: str | None = (
+        None  # where a stored message was taken from: "imap:<mailbox>", "replay:<file>"
+    )
 
 
 @dataclass

@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from ingest.config_files import config_dir
+from ingest.edges.imap_config import Mailbox
 
 
 def split_list(value):
@@ -176,6 +177,9 @@ class Settings(BaseSettings):
         None, validation_alias=_env("GUICHET_ONCALL_WEBHOOK", "oncall_webhook")
     )
     log_format: str = Field("json", validation_alias=_env("GUICHET_LOG_FORMAT", "log_format"))
+    mailboxes: list[Mailbox] = Field(
+        [], validation_alias=_env("GUICHET_MAILBOXES", "mailboxes")
+    )  # IMAP mailboxes `guichet fetch` reads (JSON list in the environment)
 
     @field_validator("support_addresses", "urgent_addresses", mode="after")
     @classmethod
@@ -191,6 +195,14 @@ class Settings(BaseSettings):
         if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
             raise ValueError("set both GUICHET_SMTP_TLS_CERT and GUICHET_SMTP_TLS_KEY, or neither")
         return self
+
+    @field_validator("mailboxes", mode="after")
+    @classmethod
+    def _distinct_names(cls, value: list[Mailbox]) -> list[Mailbox]:
+        names = [m.name for m in value]
+        if len(names) != len(set(names)):
+            raise ValueError(f"mailbox names must be distinct: {names}")
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parseaddr
 
 from ingest.analysis import Analysis, Envelope
 from ingest.edges.addresses import AddressBook
+from ingest.edges.stored_mail import stored_envelope
 from workers.acks.context import build_context
 from workers.acks.live import render_ack
 from workers.escalation.contract import guidance_for_decision
@@ -28,24 +27,17 @@ def envelope_for_file(
     recipients: list[str] | None = None,
 ) -> Envelope:
     """The envelope a file would have arrived with: Return-Path and our addresses among the recipients."""
-    headers = BytesHeaderParser().parsebytes(raw)
-    if sender is None:
-        return_path = headers.get("Return-Path")
-        sender = (
-            parseaddr(str(return_path))[1]
-            if return_path is not None
-            else parseaddr(str(headers.get("From", "")))[1]
-        )
-    if recipients is None:
-        fields = [
-            str(v)
-            for k in ("X-Original-To", "Delivered-To", "To", "Cc")
-            for v in headers.get_all(k, [])
-        ]
-        book = AddressBook(rt.settings.support_addresses, rt.settings.urgent_addresses)
-        recipients = [a.lower() for _, a in getaddresses(fields) if a and book.accepts(a)]
-        recipients = list(dict.fromkeys(recipients)) or [rt.settings.support_addresses[0]]
-    return Envelope("smtp", sender or "", recipients, at)
+    book = AddressBook(rt.settings.support_addresses, rt.settings.urgent_addresses)
+    envelope = stored_envelope(
+        raw,
+        book,
+        channel="smtp",
+        received_at=at,
+        default_recipient=rt.settings.support_addresses[0],
+    )
+    envelope.sender = envelope.sender if sender is None else sender
+    envelope.recipients = envelope.recipients if recipients is None else recipients
+    return envelope
 
 
 def explain(rt: Runtime, raw: bytes, envelope: Envelope) -> dict:

@@ -200,7 +200,7 @@ def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) 
         ack_recipient=recipient,
         ack_skip_reason=_skip_reason(decision, recipient),
         ack_allowed=rt.ack_limiter.allow,
-        page_at=guidance.oncall_page_at,
+        page_at=None if intake.channel == "replay" else guidance.oncall_page_at,  # past mail
         gti_deadline=guidance.gti_deadline,
         urgency=decision.urgency.level,
     )

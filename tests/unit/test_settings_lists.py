@@ -9,10 +9,11 @@ from pydantic import ValidationError
 
 from ingest.settings import Settings
 
-LISTS = [
+LISTS = [  # lists of words (mailboxes, a list of tables, is JSON only: see test_mailbox_settings)
     name
     for name, field in Settings.model_fields.items()
-    if typing.get_origin(field.annotation) is list or "list" in str(field.annotation).lower()
+    if (typing.get_origin(field.annotation) is list or "list" in str(field.annotation).lower())
+    and "list[str]" in str(field.annotation)
 ]
 
 

@@ -12,9 +12,11 @@ from workers.cli.admins_cmd import admins
 from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
+from workers.cli.fetch_cmd import fetch
 from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
+from workers.cli.replay_cmd import replay
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
 
@@ -142,6 +144,8 @@ cli.add_command(partners)
 cli.add_command(parked_group)
 cli.add_command(outbox)
 cli.add_command(admins)
+cli.add_command(fetch)
+cli.add_command(replay)
 
 if __name__ == "__main__":
     cli()

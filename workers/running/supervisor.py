@@ -57,6 +57,8 @@ class Supervisor:
             Child(f"worker-{i}", [*exe, "worker"]) for i in range(self.settings.worker_processes)
         ]
         roles.append(Child("smtp", [*exe, "smtp"]))
+        if self.settings.mailboxes:  # the IMAP edge, when mailboxes are configured
+            roles.append(Child("fetch", [*exe, "fetch"]))
         if self.web:
             roles.append(Child("web", [*exe, "web"]))
         self.children = roles

@@ -40,6 +40,7 @@ class SqlJournal:
                     message_id=storable(analysis.message_id[:998]),
                     dedup_key=analysis.dedup_key,
                     partner=envelope.partner,
+                    source=storable((envelope.source or "")[:200]) or None,
                     decision=analysis.decision.to_dict(),
                     queue="tickets.urgent"
                     if analysis.decision.urgency.level == "urgent"
@@ -52,7 +53,11 @@ class SqlJournal:
                 EventRow(
                     intake_id=intake_id,
                     kind="received",
-                    detail={"channel": envelope.channel, "size": len(raw)},
+                    detail={
+                        "channel": envelope.channel,
+                        "size": len(raw),
+                        "source": envelope.source,
+                    },
                 )
             )
 

@@ -83,10 +83,11 @@ class IntakeRow(Base):
     recipients: Mapped[list] = mapped_column(JSON, default=list)
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    raw_sha256: Mapped[str] = mapped_column(String(64))
+    raw_sha256: Mapped[str] = mapped_column(String(64), index=True)
     message_id: Mapped[str] = mapped_column(String(998), default="")
     dedup_key: Mapped[str] = mapped_column(String(64), index=True)
     partner: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(200))  # "imap:<mailbox>", "replay:<file>"
     decision: Mapped[dict | None] = mapped_column(JSON)
     queue: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="received")

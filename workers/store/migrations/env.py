@@ -3,6 +3,7 @@
 from alembic import context
 
 import workers.store.schema_admin  # noqa: F401 - its tables join Base.metadata
+import workers.store.schema_mail_sources  # noqa: F401 - its tables join Base.metadata
 import workers.store.schema_webhooks  # noqa: F401 - its tables join Base.metadata
 from workers.store.engine import make_engine
 from workers.store.schema import Base
