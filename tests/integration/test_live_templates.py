@@ -15,7 +15,7 @@ from workers.store.schema_admin import TemplateVersionRow
 
 pytestmark = pytest.mark.integration
 TXT = "ack.fr.txt.j2"
-OLD, NEW = "Nous avons bien reçu votre demande", "Votre demande nous est bien parvenue"
+OLD, NEW = "Nos services et serveurs", "Nos serveurs et services"
 
 
 @pytest.fixture
