@@ -31,7 +31,10 @@ write hundreds of mails; the per-sender limit would otherwise skip most acknowle
 GUICHET_WORKER_PROCESSES when --workers is given.  Everything else is the default.
 
 Usage: .venv/bin/python bench/e2e_throughput.py [--mails 600] [--concurrency 8]
-       [--corpora small,large] [--only guichet,baseline] [--workers N] [--json]
+       [--corpora small,large] [--only guichet,baseline] [--workers N] [--idle 20] [--json]
+
+--idle S: after the warm-up, S seconds with nothing sent, guichet's CPU per role in per cent
+of one core (the idle cost: consumer polling, sweeper, template polling).
 """
 
 from __future__ import annotations
@@ -311,6 +314,7 @@ def measure(target: str, corpus: str, args) -> dict:
             asyncio.run(send_all(server.port, warmup, 2, lambda n: None))
             server.wait_done(len(warmup), args.timeout)
             time.sleep(1.0)  # let the warm-up's stragglers (sweeper, logs) settle
+            idle = measure_idle(server.process.pid, args.idle) if target == "guichet" else {}
             before = proc_cpu.Snapshot.take(server.process.pid)
             progress = common.Progress(f"{target} {corpus}", len(timed), args.json)
             outcome = asyncio.run(send_all(server.port, timed, args.concurrency, progress))
@@ -318,7 +322,22 @@ def measure(target: str, corpus: str, args) -> dict:
             after = proc_cpu.Snapshot.take(server.process.pid)
         finally:
             server.stop()
-    return summarise(target, corpus, timed, outcome, counts, before, after)
+    return {**summarise(target, corpus, timed, outcome, counts, before, after), **idle}
+
+
+def measure_idle(pid: int, seconds: float) -> dict:
+    """Per cent of one core each role uses while nothing arrives, over `seconds`."""
+    if not seconds:
+        return {}
+    before = proc_cpu.Snapshot.take(pid)
+    time.sleep(seconds)
+    after = proc_cpu.Snapshot.take(pid)
+    cpu, elapsed = proc_cpu.cpu_between(before, after), after.at - before.at
+    by_role = {role: round(100 * cpu[role] / elapsed, 2) for role in ROLE_ORDER if role in cpu}
+    return {
+        "idle_pct_of_core": round(100 * sum(cpu.values()) / elapsed, 2),
+        "idle_by_role": by_role,
+    }
 
 
 def summarise(target, corpus, mails, outcome, counts, before, after) -> dict:
@@ -358,6 +377,9 @@ def print_table(rows: list[dict]) -> None:
             print(f"    replies {r['codes']} errors {r['errors']}")
         if r["target"] == "guichet":
             print(f"    {r['counts']}")
+        if "idle_pct_of_core" in r:
+            roles = "  ".join(f"{k} {v}" for k, v in r["idle_by_role"].items())
+            print(f"    idle before the run: {r['idle_pct_of_core']} % of one core   {roles}")
 
 
 def main() -> None:
@@ -370,6 +392,9 @@ def main() -> None:
     parser.add_argument("--corpora", default="small,large", help="small, large or both")
     parser.add_argument("--only", default=",".join(TARGETS), help="guichet, baseline or both")
     parser.add_argument("--workers", type=int, help="GUICHET_WORKER_PROCESSES for guichet")
+    parser.add_argument(
+        "--idle", type=float, default=0, help="seconds of idle CPU measured after the warm-up"
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run, at most")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
