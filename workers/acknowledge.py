@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from workers.acks import retrying
@@ -43,18 +46,8 @@ def claim(rt: Runtime, ack_id: int, attempt: int | None = None) -> bool:
     The claim is recorded with its claimant, so that an acknowledgement whose worker died
     while sending is not stuck in `sending` forever (see `workers.sweeper`). With `attempt`,
     only while the acknowledgement's attempt count still matches (`workers.acks.retrying`)."""
-    current = [AckRow.attempts == attempt] if attempt is not None else []
     with rt.sessions.begin() as session:
-        result = session.execute(
-            update(AckRow)
-            .where(AckRow.id == ack_id, AckRow.status == "pending", *current)
-            .values(status="sending", attempts=AckRow.attempts + 1)
-        )
-        if result.rowcount != 1:
-            return False
-        ack = session.get(AckRow, ack_id)
-        event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
-        return True
+        return _claim_in(session, ack_id, attempt)
 
 
 def send(rt: Runtime, ack_id: int, attempt: int | None = None) -> str | retrying.Retry:
@@ -65,6 +58,65 @@ def send(rt: Runtime, ack_id: int, attempt: int | None = None) -> str | retrying
     if built is None or not claim(rt, ack_id, attempt):
         return "already handled"
     message, recipient = built
+    return deliver(rt, ack_id, message, recipient)
+
+
+# -- the acknowledgement of a filing, claimed in the filing's own transaction ---------------
+#
+# The usual path of a new acknowledgement (issue 14): `workers.filing.file` calls `claim_in`
+# inside the transaction that files the ticket and records the acknowledgement, so the
+# acknowledgement is built from the rows already in hand and claimed (pending → sending,
+# with its `ack-claimed` event) in the same commit; `create_ticket` then `deliver`s it at once,
+# with no `send_ack` message and no second read. At most once still holds: the claim is
+# committed before the relay is tried, and a worker that dies after the commit leaves a
+# `sending` acknowledgement whose claimant is gone, which the sweeper returns to pending
+# (`workers.sweeper._abandoned_claims`) and sends once. One that cannot be built stays
+# pending and goes the old way (`send_ack`), where its build is retried.
+
+
+@dataclass(frozen=True)
+class Ready:
+    """An acknowledgement claimed by this process, built, to be delivered after the commit."""
+
+    ack_id: int
+    message: EmailMessage
+    recipient: str
+
+
+def claim_in(rt: Runtime, session: Session, ack_ids: list[int]) -> tuple[list[Ready], list[int]]:
+    """Build and claim each of `ack_ids` in `session`'s transaction: (ready, left pending)."""
+    ready, left = [], []
+    for ack_id in ack_ids:
+        try:
+            built = _build_in(rt, session, ack_id)
+        except SQLAlchemyError:
+            raise  # the filing's transaction is lost anyway: retried whole
+        except Exception as exc:  # rendering: leave it to send_ack, which retries the build
+            log.warning("acknowledgement not built: %s", exc, extra={"ack_id": ack_id})
+            built = None
+        if built is None or not _claim_in(session, ack_id, None):
+            left.append(ack_id)
+            continue
+        ready.append(Ready(ack_id, *built))
+    return ready, left
+
+
+def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
+    current = [AckRow.attempts == attempt] if attempt is not None else []
+    result = session.execute(
+        update(AckRow)
+        .where(AckRow.id == ack_id, AckRow.status == "pending", *current)
+        .values(status="sending", attempts=AckRow.attempts + 1)
+    )
+    if result.rowcount != 1:
+        return False
+    ack = session.get(AckRow, ack_id)
+    event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
+    return True
+
+
+def deliver(rt: Runtime, ack_id: int, message: EmailMessage, recipient: str):
+    """Hand a claimed acknowledgement to the relay (or outbox) and record the outcome."""
     try:
         rt.outbound.send(message, recipient)
     except RelayRefused as refusal:
@@ -116,26 +168,31 @@ def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, about: Answere
 def build(rt: Runtime, ack_id: int):
     """(message, recipient) of a pending acknowledgement; None when it is no longer pending."""
     with rt.sessions() as session:
-        ack = session.get(AckRow, ack_id)
-        if ack is None or ack.status != "pending":
-            return None
-        ticket, intake = (
-            session.get(TicketRow, ack.ticket_id),
-            session.get(IntakeRow, ack.intake_id),
-        )
-        about = answered(session, ack, ticket, intake)
-        rendered = render_for(rt, ticket, intake, about)
-        message = compose(
-            rendered,
-            sender=rt.settings.ack_from,
-            recipient=ack.recipient,
-            message_id=ack_message_id(ack.id, ticket.number, rt.mail_domain),
-            in_reply_to=about.in_reply_to,
-            references=[],
-            language=ticket.language,
-            sent_at=datetime.now(UTC),
-        )
-        return message, ack.recipient
+        return _build_in(rt, session, ack_id)
+
+
+def _build_in(rt: Runtime, session: Session, ack_id: int):
+    """`build` in a session given (the filing's: its rows are already in hand)."""
+    ack = session.get(AckRow, ack_id)
+    if ack is None or ack.status != "pending":
+        return None
+    ticket, intake = (
+        session.get(TicketRow, ack.ticket_id),
+        session.get(IntakeRow, ack.intake_id),
+    )
+    about = answered(session, ack, ticket, intake)
+    rendered = render_for(rt, ticket, intake, about)
+    message = compose(
+        rendered,
+        sender=rt.settings.ack_from,
+        recipient=ack.recipient,
+        message_id=ack_message_id(ack.id, ticket.number, rt.mail_domain),
+        in_reply_to=about.in_reply_to,
+        references=[],
+        language=ticket.language,
+        sent_at=datetime.now(UTC),
+    )
+    return message, ack.recipient
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:

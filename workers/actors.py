@@ -23,12 +23,26 @@ MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on
     actor_name=CREATE_TICKET, queue_name=ROUTINE_QUEUE, throws=(filing.IntakeMissing,), **RETRY
 )
 def create_ticket(intake_id: str) -> None:
-    """Create or thread the ticket of one stored intake; idempotent on the intake id."""
+    """Create or thread the ticket of one stored intake; idempotent on the intake id.
+
+    Its new acknowledgement, claimed in the filing's commit, is delivered here at once (no
+    `send_ack` message); one left pending (a redelivery, a build that failed) goes to
+    `send_ack` as before."""
     outcome = filing.file(runtime(), intake_id)
+    failure = None
+    for ready in outcome.ready:
+        try:
+            _after_delivery(
+                acknowledge.deliver(runtime(), ready.ack_id, ready.message, ready.recipient)
+            )
+        except Exception as exc:  # the others still go; the claim is the sweeper's to recover
+            failure = failure or exc
     for ack_id in outcome.ack_ids:
         send_ack.send(ack_id, 0)
     for page_id in outcome.page_ids:
         schedule_page(page_id)
+    if failure is not None:
+        raise failure
 
 
 @dramatiq.actor(actor_name="send_ack", queue_name=ACKS_QUEUE, **RETRY)
@@ -36,10 +50,14 @@ def send_ack(ack_id: int, attempt: int | None = None) -> None:
     """Render and send one acknowledgement; never twice. A relay that does not take it now
     gets one next attempt, scheduled here (`workers.acks.retrying`): Dramatiq's own retries
     are only for failures before the relay was tried (database, rendering)."""
-    outcome = acknowledge.send(runtime(), ack_id, attempt)
+    _after_delivery(acknowledge.send(runtime(), ack_id, attempt))
+
+
+def _after_delivery(outcome) -> None:
+    """A relay that did not take the acknowledgement now: its one next attempt, scheduled."""
     if isinstance(outcome, Retry):
         delay = min(int(outcome.after * 1000), MAX_DELAY_MS)
-        send_ack.send_with_options(args=(ack_id, outcome.attempt), delay=delay)
+        send_ack.send_with_options(args=(outcome.ack_id, outcome.attempt), delay=delay)
 
 
 @dramatiq.actor(actor_name="page_oncall", queue_name=PAGES_QUEUE, **RETRY)

@@ -13,6 +13,7 @@ from ingest.analysis import Envelope, worth_another_look
 from ingest.model import Content, Decision, decision_from_dict
 from ingest.reading.contents import content_from
 from ingest.second_look import SecondLook
+from workers import acknowledge
 from workers.escalation.contract import account_of, guidance_for_decision
 from workers.running.runtime import Runtime, rules_for, sql_directory
 from workers.store.schema import IntakeRow, TicketRow
@@ -62,6 +63,9 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
         if intake.status in FILED:
             return pending_work(session, intake)
         outcome = _file_locked(rt, session, intake, prepared, filed)
+        # The new acknowledgements built and claimed in this same commit: the caller
+        # delivers `outcome.ready` at once (see `acknowledge.claim_in`).
+        outcome.ready, outcome.ack_ids = acknowledge.claim_in(rt, session, outcome.ack_ids)
     _log_filed(filed)
     return outcome
 

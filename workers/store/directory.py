@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.directory import Account, Contact, DirectoryUnavailable
+from ingest.directory import Account, Contact
+from workers.store.directory_snapshot import Snapshot, bump_version
 from workers.store.schema import AccountRow, ContactRow, utcnow
 
 HEADER = [
@@ -156,56 +155,33 @@ def store_accounts(session: Session, accounts: Iterable[Account]) -> ImportRepor
         )
         report.accounts += 1
         report.contacts += len(account.contacts)
+    bump_version(session)  # every process reloads its directory snapshot
     return report
 
 
-@contextmanager
-def _reading():
-    """Database errors become the protocol's temporary failure, so the edge answers 4xx."""
-    try:
-        yield
-    except DBAPIError as exc:
-        raise DirectoryUnavailable(str(exc.orig or exc)[:200]) from exc
-
-
 class SqlDirectory:
-    """The `ingest.directory.Directory` protocol over the store."""
+    """The `ingest.directory.Directory` protocol over the store, answered from this process's
+    in-memory snapshot (`directory_snapshot`: reloaded when an import bumps the version)."""
 
     def __init__(self, sessions: sessionmaker):
         self._sessions = sessions
+        self._snapshot = _snapshot_for(sessions.kw["bind"])
 
     def account(self, client_number: str) -> Account | None:
-        with _reading(), self._sessions() as session:
-            row = session.get(AccountRow, client_number)
-            return self._build(session, row) if row else None
+        return self._snapshot.current().by_number.get(client_number)
 
     def accounts_for_email(self, email: str) -> list[Account]:
-        with _reading(), self._sessions() as session:
-            numbers = session.scalars(
-                select(ContactRow.client_number).where(ContactRow.email == email.lower()).distinct()
-            ).all()
-            return [self._build(session, session.get(AccountRow, n)) for n in numbers]
+        return list(self._snapshot.current().by_email.get(email.lower(), ()))
 
     def all(self) -> list[Account]:
-        with self._sessions() as session:
-            return [
-                self._build(session, row)
-                for row in session.scalars(select(AccountRow).order_by(AccountRow.client_number))
-            ]
+        return list(self._snapshot.current().by_number.values())
 
-    @staticmethod
-    def _build(session: Session, row: AccountRow) -> Account:
-        contacts = session.scalars(
-            select(ContactRow)
-            .where(ContactRow.client_number == row.client_number)
-            .order_by(ContactRow.id)
-        )
-        services = frozenset(s for s in row.services.split(";") if s)
-        return Account(
-            row.client_number,
-            row.company,
-            tuple(Contact(c.name, c.email) for c in contacts),
-            services,
-            row.coverage,
-            row.gti_minutes,
-        )
+
+_snapshots: dict[Engine, Snapshot] = {}
+
+
+def _snapshot_for(engine: Engine) -> Snapshot:
+    """One snapshot per database per process, shared by every SqlDirectory on it."""
+    if engine not in _snapshots:
+        _snapshots[engine] = Snapshot(engine)
+    return _snapshots[engine]

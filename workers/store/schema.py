@@ -68,6 +68,14 @@ class ContactRow(Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
 
 
+class DirectoryVersionRow(Base):
+    """One row: bumped by every directory import, so processes reload their snapshot."""
+
+    __tablename__ = "directory_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class IntakeRow(Base):
     """One request as it arrived, committed before the edge answers."""
 
