@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from functools import lru_cache
 from pathlib import Path
@@ -163,8 +164,8 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         8, validation_alias=_env("GUICHET_WORKER_THREADS", "worker_threads")
     )
-    worker_processes: int = Field(
-        1, validation_alias=_env("GUICHET_WORKER_PROCESSES", "worker_processes")
+    worker_processes: int = Field(  # 0: one per core (`worker_process_count`)
+        0, validation_alias=_env("GUICHET_WORKER_PROCESSES", "worker_processes")
     )
     sweep_interval: float = Field(
         30.0, validation_alias=_env("GUICHET_SWEEP_INTERVAL", "sweep_interval")
@@ -217,6 +218,11 @@ class Settings(BaseSettings):
     def database(self) -> str:
         """`DATABASE_URL`, or SQLite under the state folder (the embedded default)."""
         return self.database_url or f"sqlite:///{(self.home / 'guichet.sqlite3').resolve()}"
+
+    @property
+    def worker_process_count(self) -> int:
+        """Worker processes `guichet run` starts: as set, or one per core when 0."""
+        return self.worker_processes or os.cpu_count() or 1
 
     @property
     def embedded_redis(self) -> bool:

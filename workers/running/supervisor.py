@@ -54,7 +54,8 @@ class Supervisor:
             log.info("embedded Redis ready", extra={"url": self.redis.url})
         exe = [sys.executable, "-m", "workers.cli.main"]
         roles = [
-            Child(f"worker-{i}", [*exe, "worker"]) for i in range(self.settings.worker_processes)
+            Child(f"worker-{i}", [*exe, "worker"])
+            for i in range(self.settings.worker_process_count)
         ]
         roles.append(Child("smtp", [*exe, "smtp"]))
         if self.settings.mailboxes:  # the IMAP edge, when mailboxes are configured
