@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -24,13 +24,14 @@ from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
-from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
+from workers.store.schema import AckRow, EventRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.store.tickets import event
 
 log = logging.getLogger("guichet.ack")
 
 
+ACKS, EVENTS = AckRow.__table__, EventRow.__table__
 CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
 
@@ -196,21 +197,27 @@ def _build_in(rt: Runtime, session: Session, ack_id: int):
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
+    """Record the acknowledgement sent: one UPDATE … RETURNING and one INSERT, in Core."""
     with rt.sessions.begin() as session:
-        ack = session.get(AckRow, ack_id)
-        ack.status, ack.sent_at, ack.message_id, ack.subject, ack.error = (
-            "sent",
-            utcnow(),
-            message_id,
-            storable(subject),
-            None,
-        )
-        event(
-            session,
-            "ack-sent",
-            ack.intake_id,
-            ack.ticket_id,
-            recipient=ack.recipient,
-            message_id=message_id,
+        ack = session.execute(
+            update(ACKS)
+            .where(ACKS.c.id == ack_id)
+            .values(
+                status="sent",
+                sent_at=utcnow(),
+                message_id=message_id,
+                subject=storable(subject),
+                error=None,
+            )
+            .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
+        ).one()
+        session.execute(
+            insert(EVENTS),
+            {
+                "kind": "ack-sent",
+                "intake_id": ack.intake_id,
+                "ticket_id": ack.ticket_id,
+                "detail": {"recipient": ack.recipient, "message_id": message_id},
+            },
         )
     log.info("acknowledgement sent", extra={"ack_id": ack_id})
