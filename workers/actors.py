@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
@@ -15,6 +17,7 @@ if dramatiq.broker.global_broker is None:
     # Declared against a placeholder; `workers.broker.install` binds them to the real broker.
     dramatiq.set_broker(StubBroker())
 
+log = logging.getLogger("guichet.worker")
 RETRY = {"max_retries": 12, "min_backoff": 1_000, "max_backoff": 600_000}
 MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on wake-up
 
@@ -40,7 +43,7 @@ def create_ticket(intake_id: str) -> None:
     for ack_id in outcome.ack_ids:
         send_ack.send(ack_id, 0)
     for page_id in outcome.page_ids:
-        schedule_page(page_id)
+        _page_now_or_later(page_id)
     if failure is not None:
         raise failure
 
@@ -67,6 +70,20 @@ def page_oncall(page_id: int) -> None:
         schedule_page(page_id)  # woken early (redelivery, long delay split): wait again
         return
     paging.send(runtime(), page_id)
+
+
+def _page_now_or_later(page_id: int) -> None:
+    """A page due now is sent here, in the filing's pass (no `page_oncall` message); one that
+    fails, or is due later, goes to `page_oncall` with its retries. A worker that dies first
+    leaves the page scheduled, and the redelivered `create_ticket` finds it (`pending_work`)."""
+    if paging.seconds_until_due(runtime(), page_id) > 1:
+        schedule_page(page_id)
+        return
+    try:
+        paging.send(runtime(), page_id)
+    except Exception as exc:
+        log.warning("page not sent, handed to page_oncall: %s", exc, extra={"page_id": page_id})
+        schedule_page(page_id)
 
 
 def schedule_page(page_id: int) -> None:
