@@ -7,7 +7,7 @@ import logging
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
+from ingest.queueing import CREATE_TICKET, CREATE_URGENT_TICKET, ROUTINE_QUEUE, URGENT_QUEUE
 from workers import acknowledge, filing, paging
 from workers.acks.retrying import Retry
 from workers.broker import ACKS_QUEUE, PAGES_QUEUE
@@ -46,6 +46,18 @@ def create_ticket(intake_id: str) -> None:
         _page_now_or_later(page_id)
     if failure is not None:
         raise failure
+
+
+@dramatiq.actor(
+    actor_name=CREATE_URGENT_TICKET,
+    queue_name=URGENT_QUEUE,
+    priority=-10,  # lower is first: ahead of the routine messages a worker has prefetched
+    throws=(filing.IntakeMissing,),
+    **RETRY,
+)
+def create_urgent_ticket(intake_id: str) -> None:
+    """`create_ticket` for an urgent intake: the same work, taken first."""
+    create_ticket.fn(intake_id)
 
 
 @dramatiq.actor(actor_name="send_ack", queue_name=ACKS_QUEUE, **RETRY)
@@ -91,4 +103,4 @@ def schedule_page(page_id: int) -> None:
     page_oncall.send_with_options(args=(page_id,), delay=min(delay_ms, MAX_DELAY_MS) or None)
 
 
-ALL = (create_ticket, send_ack, page_oncall)
+ALL = (create_ticket, create_urgent_ticket, send_ack, page_oncall)
