@@ -1,0 +1,74 @@
+"""After Redis comes back (a restart, a failover), re-enqueue at once what it lost: every
+intake still waiting for its ticket and every pending acknowledgement that no message on any
+queue points at any more — instead of waiting for the sweeper's grace period."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import dramatiq
+import redis
+from sqlalchemy import select
+
+from ingest.queueing import CREATE_TICKET, enqueue_intake
+from workers.acks.retrying import chain_alive
+from workers.running.runtime import Runtime
+from workers.store.schema import AckRow, IntakeRow
+
+log = logging.getLogger("guichet.recovery")
+CLAIM_SECONDS = 300  # one worker per Redis server life does the recovery
+
+
+def server_id(client: redis.Redis) -> str:
+    """The Redis server's run id: a new one means a new server life (restart, failover)."""
+    return client.info("server")["run_id"]
+
+
+def queued_ids(client: redis.Redis, namespace: str = "dramatiq") -> dict[str, set]:
+    """Actor name → first arguments of the messages on the queues, delayed ones included
+    (dead-lettered ones not: those are parked and reported, not waiting)."""
+    found: dict[str, set] = {}
+    for key in client.scan_iter(match=f"{namespace}:*.msgs", count=500):
+        if key.endswith(b".XQ.msgs"):
+            continue
+        for raw in client.hvals(key):
+            try:
+                message = json.loads(raw)
+                found.setdefault(message["actor_name"], set()).add(message["args"][0])
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+    return found
+
+
+def recover(rt: Runtime, broker: dramatiq.Broker, client: redis.Redis, run_id: str) -> int:
+    """Re-enqueue what the new server life lacks; only one worker per `run_id` does it."""
+    if not client.set(f"guichet:recovered:{run_id}", "1", nx=True, ex=CLAIM_SECONDS):
+        return 0
+    queued = queued_ids(client)
+    tickets = queued.get(CREATE_TICKET, set())
+    with rt.sessions() as session:
+        intakes = session.execute(
+            select(IntakeRow.id, IntakeRow.queue).where(IntakeRow.status == "received")
+        ).all()
+        acks = session.execute(
+            select(AckRow.id, AckRow.intake_id, AckRow.attempts).where(AckRow.status == "pending")
+        ).all()
+        at, grace = datetime.now(UTC), timedelta(seconds=rt.settings.sweep_grace)
+        acks = [a for a in acks if not chain_alive(session, a.intake_id, at, grace)]
+    lost = [i for i in intakes if i.id not in tickets]
+    for intake in lost:
+        enqueue_intake(broker, intake.id, intake.queue or "tickets.routine")
+    lost_acks = [a for a in acks if a.id not in queued.get("send_ack", set())]
+    if lost_acks:
+        from workers.actors import send_ack
+
+        for ack in lost_acks:
+            send_ack.send(ack.id, ack.attempts)
+    if lost or lost_acks:
+        log.warning(
+            "Redis came back without some messages: re-enqueued",
+            extra={"intakes": len(lost), "acknowledgements": len(lost_acks), "run_id": run_id},
+        )
+    return len(lost) + len(lost_acks)
