@@ -12,8 +12,8 @@ from typing import Protocol
 
 import dramatiq
 
-from ingest.analysis import Analysis, Envelope
 from ingest import log_context
+from ingest.analysis import Analysis, Envelope
 from ingest.directory import DirectoryUnavailable
 from ingest.queueing import enqueue_intake, queue_for
 

@@ -132,6 +132,7 @@ def db_upgrade() -> None:
     from workers.store.migrate import upgrade
 
     settings = get_settings()
+    _logs("db", settings)
     upgrade(settings.database)
     click.echo(f"schema is current: {_safe_url(settings.database)}")
 
