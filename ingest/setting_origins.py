@@ -52,14 +52,20 @@ def setting_origins(settings: Settings) -> list[Origin]:
     return found
 
 
-def environment_names() -> set[str]:
-    """Every environment variable the settings read (compose files are checked against it)."""
+# Read outside the settings: the data folders, the partner-secret key, tracebacks for the CLI.
+OTHER_VARIABLES = frozenset(
+    {CONFIG_DIR_ENV, TEMPLATES_DIR_ENV, "GUICHET_SECRET_KEY", "GUICHET_DEBUG"}
+)
+
+
+def known_variables() -> set[str]:
+    """Every environment variable guichet reads (compose files are checked against it)."""
     return {
         choice
         for name, field in Settings.model_fields.items()
         for choice in field.validation_alias.choices
         if choice != name
-    }
+    } | OTHER_VARIABLES
 
 
 def _toml(path: Path) -> dict:
@@ -82,4 +88,4 @@ def _shown(name: str, value) -> str:
     return text
 
 
-__all__ = ["CONFIG_DIR_ENV", "Origin", "data_files", "environment_names", "setting_origins"]
+__all__ = ["CONFIG_DIR_ENV", "Origin", "data_files", "known_variables", "setting_origins"]

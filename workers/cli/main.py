@@ -15,6 +15,7 @@ from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.fetch_cmd import fetch
+from workers.cli.health_cmd import health
 from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
@@ -163,6 +164,7 @@ cli.add_command(admins)
 cli.add_command(fetch)
 cli.add_command(replay)
 cli.add_command(config)
+cli.add_command(health)
 
 if __name__ == "__main__":
     cli()

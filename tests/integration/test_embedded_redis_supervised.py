@@ -1,0 +1,103 @@
+"""`guichet run` keeps its embedded Redis alive: a kill -9 in the middle of a 200-mail run
+is followed by a restart on the same data, the roles reconnect, what the restart lost from
+the queues is re-enqueued at once, and every accepted mail becomes a ticket exactly once."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.support.mail import customer_mail, send
+from tests.support.running import ROOT, GuichetRun
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+MAILS = 200
+
+
+def _redis_pid(home) -> int:
+    return int(subprocess.check_output(["pgrep", "-f", f"redis-server.*{home}"]).split()[0])
+
+
+def _send_until_accepted(address, index: int) -> str:
+    """Like an MTA: a temporary refusal (451 while Redis is away) is retried."""
+    mail = customer_mail(subject=f"Question {index} sur la zone DNS")
+    for _ in range(120):
+        try:
+            code, reply = send(address, mail)
+        except OSError:
+            code, reply = 421, ""
+        if code == 250:
+            return re.search(r"queued as (\w+)", reply).group(1)
+        assert 400 <= code < 500, reply
+        time.sleep(0.5)
+    raise AssertionError(f"mail {index} never accepted")
+
+
+def test_kill_9_of_the_embedded_redis_during_200_mails_loses_nothing_and_files_each_once(
+    tmp_path,
+):
+    home = tmp_path / "home"
+    # A sweep interval far longer than the test: only the recovery on reconnect can save
+    # what the kill took from the queues.
+    run = GuichetRun.from_checkout(
+        home, tmp_path / "run.log", GUICHET_SWEEP_INTERVAL="3600", GUICHET_SWEEP_GRACE="3600"
+    )
+    assert run.cli("directory", "import", str(ROOT / "config/directory-demo.csv")).returncode == 0
+    run.start()
+    accepted: list[str] = []
+    half = threading.Event()
+    try:
+
+        def one(i: int) -> str:
+            intake = _send_until_accepted(run.smtp, i)
+            accepted.append(intake)
+            if len(accepted) >= MAILS // 4:
+                half.set()
+            return intake
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(one, i) for i in range(MAILS)]
+            assert half.wait(300)
+            first = _redis_pid(home)
+            os.kill(first, signal.SIGKILL)
+            results = [f.result() for f in futures]
+        assert len(set(results)) == MAILS
+        assert _redis_pid(home) != first  # a new server, on the same data
+
+        engine = create_engine(f"sqlite:///{home / 'guichet.sqlite3'}")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                waiting = connection.scalar(
+                    text("SELECT count(*) FROM intakes WHERE status = 'received'")
+                )
+            if waiting == 0:
+                break
+            time.sleep(1)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT i.id, i.status, count(m.id) FROM intakes i "
+                    "LEFT JOIN messages m ON m.intake_id = i.id GROUP BY i.id, i.status"
+                )
+            ).all()
+            tickets = connection.scalar(text("SELECT count(*) FROM tickets"))
+        by_id = {r[0]: (r[1], r[2]) for r in rows}
+        assert set(results) <= set(by_id)
+        assert all(by_id[i] == ("ticketed", 1) for i in results), [
+            (i, by_id[i]) for i in results if by_id[i] != ("ticketed", 1)
+        ][:5]
+        assert tickets == MAILS
+    finally:
+        assert run.stop() == 0, run.log()[-3000:]
+    log = run.log()
+    assert "embedded Redis restarted on the same data" in log
+    assert "Redis is back" in log
