@@ -17,7 +17,6 @@ COLOURS = {"DEBUG": "bright_black", "INFO": "green", "WARNING": "yellow", "ERROR
 STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "asctime",
-    "color_message",
     "taskName",
 }
 
@@ -47,6 +46,12 @@ class HumanFormatter(logging.Formatter):
         return line
 
 
+def _plain_message_only(record: logging.LogRecord) -> bool:
+    """uvicorn adds a copy of its message with terminal colour codes: not for log files."""
+    record.__dict__.pop("color_message", None)
+    return True
+
+
 def resolve(fmt: str, stream=None) -> str:
     """ "auto": text on a terminal, JSON otherwise."""
     if fmt != "auto":
@@ -66,6 +71,7 @@ def setup(fmt: str = "auto", level: str = "INFO", role: str = "guichet") -> None
     else:
         handler.setFormatter(HumanFormatter(role, colour=resolve("auto") == "text"))
     handler.addFilter(ContextFilter())
+    handler.addFilter(_plain_message_only)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
