@@ -52,6 +52,25 @@ def test_the_banner_comes_once_smtp_http_and_workers_answer_and_says_where_acks_
     assert _status(f"{running.http}/readyz") == 200
 
 
+def test_health_commands_answer_for_each_role_of_a_running_stack(running):
+    for role in ("smtp", "web", "worker"):
+        checked = running.cli("health", role)
+        assert checked.returncode == 0, (role, checked.stderr)
+    stopped = dict(
+        running.env, GUICHET_SMTP_LISTEN="127.0.0.1:1", GUICHET_HTTP_LISTEN="127.0.0.1:1"
+    )
+    for role in ("smtp", "web"):
+        refused = subprocess.run(
+            [*running.command[:-1], "health", role],
+            env=stopped,
+            cwd=running.cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 1 and "unhealthy" in refused.stderr
+
+
 def test_a_second_run_in_the_same_home_exits_at_once_naming_the_first_and_touches_nothing(
     running, tmp_path
 ):
