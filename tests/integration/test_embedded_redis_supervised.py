@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,14 +15,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.mail import customer_mail, send
-from tests.support.running import ROOT, GuichetRun
+from tests.support.running import ROOT, GuichetRun, embedded_redis_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MAILS = 200
-
-
-def _redis_pid(home) -> int:
-    return int(subprocess.check_output(["pgrep", "-f", f"redis-server.*{home}"]).split()[0])
 
 
 def _send_until_accepted(address, mail) -> str:
@@ -66,11 +61,11 @@ def test_kill_9_of_the_embedded_redis_during_200_mails_loses_nothing_and_files_e
         with ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(one, i) for i in range(MAILS)]
             assert half.wait(300)
-            first = _redis_pid(home)
+            first = embedded_redis_pid(home)
             os.kill(first, signal.SIGKILL)
             results = [f.result() for f in futures]
         assert len(set(results)) == MAILS
-        assert _redis_pid(home) != first  # a new server, on the same data
+        assert embedded_redis_pid(home) != first  # a new server, on the same data
 
         engine = create_engine(f"sqlite:///{home / 'guichet.sqlite3'}")
         deadline = time.monotonic() + 300

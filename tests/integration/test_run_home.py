@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from tests.support.mail import customer_mail, send
-from tests.support.running import ROOT, GuichetRun
+from tests.support.running import ROOT, GuichetRun, embedded_redis_pid
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def test_a_second_run_in_the_same_home_exits_at_once_naming_the_first_and_touche
 
 
 def test_readyz_reports_a_redis_that_does_not_answer_while_it_lasts(running, tmp_path):
-    pid = int(subprocess.check_output(["pgrep", "-f", f"redis-server.*{tmp_path}"]).split()[0])
+    pid = embedded_redis_pid(tmp_path / "home")
     os.kill(pid, signal.SIGSTOP)  # alive (not restarted) but silent
     try:
         assert _status(f"{running.http}/readyz") == 503

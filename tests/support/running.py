@@ -36,6 +36,23 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def pid_of(*words: str) -> int:
+    """The process whose command line holds every word (read from /proc, no pgrep needed)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if all(word in command for word in words):
+                return int(entry.name)
+    raise LookupError(f"no process with {words}")
+
+
+def embedded_redis_pid(home: Path) -> int:
+    return pid_of("redis-server", str(Path(home).resolve()))
+
+
 class GuichetRun:
     """One `guichet run`; its stderr is written to `log` and read back."""
 
