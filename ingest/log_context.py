@@ -29,6 +29,12 @@ def bind(**ids) -> None:
             _current[key].set(value)
 
 
+def clear() -> None:
+    """The request in hand is done (a worker thread moves on to the next message)."""
+    for var in _current.values():
+        var.set(None)
+
+
 class ContextFilter(logging.Filter):
     """Puts the current request's ids on each record (an explicit `extra` wins)."""
 

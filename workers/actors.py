@@ -7,7 +7,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from ingest import log_context
 from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
-from workers import acknowledge, filing, log_ids, paging
+from workers import acknowledge, filing, paging
 from workers.acks.retrying import Retry
 from workers.broker import ACKS_QUEUE, PAGES_QUEUE
 from workers.running.runtime import runtime
@@ -25,13 +25,12 @@ MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on
 )
 def create_ticket(intake_id: str) -> None:
     """Create or thread the ticket of one stored intake; idempotent on the intake id."""
-    with log_context.request(intake_id=intake_id):
-        outcome = filing.file(runtime(), intake_id)
-        log_context.bind(ticket=outcome.number)
-        for ack_id in outcome.ack_ids:
-            send_ack.send(ack_id, 0)
-        for page_id in outcome.page_ids:
-            schedule_page(page_id)
+    outcome = filing.file(runtime(), intake_id)
+    log_context.bind(ticket=outcome.number)  # the lines that follow name the ticket too
+    for ack_id in outcome.ack_ids:
+        send_ack.send(ack_id, 0)
+    for page_id in outcome.page_ids:
+        schedule_page(page_id)
 
 
 @dramatiq.actor(actor_name="send_ack", queue_name=ACKS_QUEUE, **RETRY)
@@ -39,21 +38,19 @@ def send_ack(ack_id: int, attempt: int | None = None) -> None:
     """Render and send one acknowledgement; never twice. A relay that does not take it now
     gets one next attempt, scheduled here (`workers.acks.retrying`): Dramatiq's own retries
     are only for failures before the relay was tried (database, rendering)."""
-    with log_context.request(**log_ids.of_ack(runtime().sessions, ack_id)):
-        outcome = acknowledge.send(runtime(), ack_id, attempt)
-        if isinstance(outcome, Retry):
-            delay = min(int(outcome.after * 1000), MAX_DELAY_MS)
-            send_ack.send_with_options(args=(ack_id, outcome.attempt), delay=delay)
+    outcome = acknowledge.send(runtime(), ack_id, attempt)
+    if isinstance(outcome, Retry):
+        delay = min(int(outcome.after * 1000), MAX_DELAY_MS)
+        send_ack.send_with_options(args=(ack_id, outcome.attempt), delay=delay)
 
 
 @dramatiq.actor(actor_name="page_oncall", queue_name=PAGES_QUEUE, **RETRY)
 def page_oncall(page_id: int) -> None:
     """Page the on-call team for an urgent ticket once it is due."""
-    with log_context.request(**log_ids.of_page(runtime().sessions, page_id)):
-        if paging.seconds_until_due(runtime(), page_id) > 1:
-            schedule_page(page_id)  # woken early (redelivery, long delay split): wait again
-            return
-        paging.send(runtime(), page_id)
+    if paging.seconds_until_due(runtime(), page_id) > 1:
+        schedule_page(page_id)  # woken early (redelivery, long delay split): wait again
+        return
+    paging.send(runtime(), page_id)
 
 
 def schedule_page(page_id: int) -> None:

@@ -1,4 +1,5 @@
-"""The ids a queued job's log lines carry (`ingest.log_context`): its intake and ticket."""
+"""The ids a queued job's log lines carry (`ingest.log_context`): its intake and ticket,
+read from its message's arguments before the actor runs (`workers.broker.LogContext`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from workers.store.schema import AckRow, PageRow, TicketRow
 
 log = logging.getLogger("guichet.logs")
+
+
+def of_message(sessions, actor: str, args) -> dict:
+    """The request a message of `actor` works for; {} when it cannot tell."""
+    if not args:
+        return {}
+    if actor == "create_ticket":
+        return {"intake_id": args[0]}
+    if actor == "send_ack":
+        return of_ack(sessions, args[0])
+    if actor == "page_oncall":
+        return of_page(sessions, args[0])
+    return {}
 
 
 def of_ack(sessions, ack_id: int) -> dict:

@@ -121,6 +121,10 @@ def test_logs_are_json_when_not_on_a_terminal_and_carry_the_request_ids(running)
     assert accepted["role"] == "smtp" and filed["role"] == sent["role"] == "worker"
     assert filed["intake_id"] == sent["intake_id"] == intake
     assert sent["ticket"] == filed["ticket"] and isinstance(sent["ticket"], int)
+    # Every line a worker writes while it handles this request names it.
+    worker_lines = [r for r in lines if r["role"] == "worker" and r["name"] != "guichet.worker"]
+    during = [r for r in worker_lines if r.get("intake_id") == intake or r.get("ack_id")]
+    assert during and all(r["intake_id"] == intake for r in during)
 
 
 def test_log_format_option_gives_readable_lines(tmp_path):
