@@ -1,6 +1,7 @@
 """After Redis comes back (a restart, a failover), re-enqueue at once what it lost: every
-intake still waiting for its ticket and every pending acknowledgement that no message on any
-queue points at any more — instead of waiting for the sweeper's grace period."""
+intake still waiting for its ticket, every pending acknowledgement and every scheduled on-call
+page that no message on any queue (delayed ones included) points at any more — instead of
+waiting for the sweeper's grace period (intakes, acknowledgements) or forever (pages)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from ingest.queueing import CREATE_TICKET, enqueue_intake
 from workers.acks.retrying import chain_alive
 from workers.running.runtime import Runtime
-from workers.store.schema import AckRow, IntakeRow
+from workers.store.schema import AckRow, IntakeRow, PageRow
 
 log = logging.getLogger("guichet.recovery")
 CLAIM_SECONDS = 300  # one worker per Redis server life does the recovery
@@ -47,7 +48,25 @@ def recover(rt: Runtime, broker: dramatiq.Broker, client: redis.Redis, run_id: s
     if not client.set(f"guichet:recovered:{run_id}", "1", nx=True, ex=CLAIM_SECONDS):
         return 0
     queued = queued_ids(client)
-    tickets = queued.get(CREATE_TICKET, set())
+    intakes, acks, pages = _waiting(rt)
+    lost = {
+        "intakes": [i for i in intakes if i.id not in queued.get(CREATE_TICKET, set())],
+        "acknowledgements": [a for a in acks if a.id not in queued.get("send_ack", set())],
+        "pages": [p for p in pages if p not in queued.get("page_oncall", set())],
+    }
+    _requeue(broker, **lost)
+    counts = {kind: len(items) for kind, items in lost.items()}
+    if any(counts.values()):
+        log.warning(
+            "Redis came back without some messages: re-enqueued",
+            extra=counts | {"run_id": run_id},
+        )
+    return sum(counts.values())
+
+
+def _waiting(rt: Runtime) -> tuple[list, list, list[int]]:
+    """Intakes not filed, acknowledgements pending (no retry scheduled), pages scheduled."""
+    at, grace = datetime.now(UTC), timedelta(seconds=rt.settings.sweep_grace)
     with rt.sessions() as session:
         intakes = session.execute(
             select(IntakeRow.id, IntakeRow.queue).where(IntakeRow.status == "received")
@@ -55,20 +74,18 @@ def recover(rt: Runtime, broker: dramatiq.Broker, client: redis.Redis, run_id: s
         acks = session.execute(
             select(AckRow.id, AckRow.intake_id, AckRow.attempts).where(AckRow.status == "pending")
         ).all()
-        at, grace = datetime.now(UTC), timedelta(seconds=rt.settings.sweep_grace)
+        # A retry chain waiting for its time is recovered by the sweeper once it is overdue.
         acks = [a for a in acks if not chain_alive(session, a.intake_id, at, grace)]
-    lost = [i for i in intakes if i.id not in tickets]
-    for intake in lost:
-        enqueue_intake(broker, intake.id, intake.queue or "tickets.routine")
-    lost_acks = [a for a in acks if a.id not in queued.get("send_ack", set())]
-    if lost_acks:
-        from workers.actors import send_ack
+        pages = session.scalars(select(PageRow.id).where(PageRow.status == "scheduled")).all()
+    return intakes, acks, list(pages)
 
-        for ack in lost_acks:
-            send_ack.send(ack.id, ack.attempts)
-    if lost or lost_acks:
-        log.warning(
-            "Redis came back without some messages: re-enqueued",
-            extra={"intakes": len(lost), "acknowledgements": len(lost_acks), "run_id": run_id},
-        )
-    return len(lost) + len(lost_acks)
+
+def _requeue(broker: dramatiq.Broker, *, intakes, acknowledgements, pages) -> None:
+    from workers.actors import schedule_page, send_ack
+
+    for intake in intakes:
+        enqueue_intake(broker, intake.id, intake.queue or "tickets.routine")
+    for ack in acknowledgements:
+        send_ack.send(ack.id, ack.attempts)
+    for page_id in pages:
+        schedule_page(page_id)  # delayed again until it is due, or sent now
