@@ -19,10 +19,16 @@ class AlreadyRunning(Exception):
     def __init__(self, home: Path, holder: dict):
         self.home, self.holder = home, holder
         pid = holder.get("pid", "?")
+        stop = f"Stop it first (kill -TERM {pid})"
+        if isinstance(pid, int) and not _alive(pid):
+            stop = (
+                f"Its supervisor (pid {pid}) is gone but its roles still hold the home: stop "
+                f"them first (the guichet and redis-server processes using {home})"
+            )
         super().__init__(
             f"guichet is already running in {home} (pid {pid}, SMTP on {holder.get('smtp', '?')}, "
             f"HTTP on {holder.get('http', '?')}, since {holder.get('since', '?')}); nothing was "
-            f"started or changed. Stop it first (kill -TERM {pid}) or set another GUICHET_HOME."
+            f"started or changed. {stop}, or set another GUICHET_HOME."
         )
 
 
@@ -61,3 +67,13 @@ def _read(fd: int) -> dict:
         return json.loads(os.pread(fd, 4096, 0) or b"{}")
     except ValueError:
         return {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
