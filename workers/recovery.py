@@ -28,13 +28,22 @@ def server_id(client: redis.Redis) -> str:
 
 
 def queued_ids(client: redis.Redis, namespace: str = "dramatiq") -> dict[str, set]:
-    """Actor name → first arguments of the messages on the queues, delayed ones included
-    (dead-lettered ones not: those are parked and reported, not waiting)."""
+    """Actor name → first arguments of the messages waiting on the queues: those on a queue's
+    list, and every delayed one. A message in a worker's hands is not counted: a connection
+    lost mid-message may end it neither done nor retried, and a second copy of it is a no-op
+    (`create_ticket` is idempotent, `send_ack` checks its attempt). Dead-lettered ones are
+    parked and reported, not waiting."""
     found: dict[str, set] = {}
     for key in client.scan_iter(match=f"{namespace}:*.msgs", count=500):
-        if key.endswith(b".XQ.msgs"):
+        queue = key[: -len(b".msgs")]
+        if queue.endswith(b".XQ"):
             continue
-        for raw in client.hvals(key):
+        if queue.endswith(b".DQ"):
+            bodies = client.hvals(key)
+        else:
+            waiting = client.lrange(queue, 0, -1)
+            bodies = client.hmget(key, waiting) if waiting else []
+        for raw in bodies:
             try:
                 message = json.loads(raw)
                 found.setdefault(message["actor_name"], set()).add(message["args"][0])
@@ -45,16 +54,21 @@ def queued_ids(client: redis.Redis, namespace: str = "dramatiq") -> dict[str, se
 
 def recover(rt: Runtime, broker: dramatiq.Broker, client: redis.Redis, run_id: str) -> int:
     """Re-enqueue what the new server life lacks; only one worker per `run_id` does it."""
-    if not client.set(f"guichet:recovered:{run_id}", "1", nx=True, ex=CLAIM_SECONDS):
+    claim = f"guichet:recovered:{run_id}"
+    if not client.set(claim, "1", nx=True, ex=CLAIM_SECONDS):
         return 0
-    queued = queued_ids(client)
-    intakes, acks, pages = _waiting(rt)
-    lost = {
-        "intakes": [i for i in intakes if i.id not in queued.get(CREATE_TICKET, set())],
-        "acknowledgements": [a for a in acks if a.id not in queued.get("send_ack", set())],
-        "pages": [p for p in pages if p not in queued.get("page_oncall", set())],
-    }
-    _requeue(broker, **lost)
+    try:
+        queued = queued_ids(client)
+        intakes, acks, pages = _waiting(rt)
+        lost = {
+            "intakes": [i for i in intakes if i.id not in queued.get(CREATE_TICKET, set())],
+            "acknowledgements": [a for a in acks if a.id not in queued.get("send_ack", set())],
+            "pages": [p for p in pages if p not in queued.get("page_oncall", set())],
+        }
+        _requeue(broker, **lost)
+    except Exception:
+        client.delete(claim)  # another worker, or this one at its next look, tries again
+        raise
     counts = {kind: len(items) for kind, items in lost.items()}
     if any(counts.values()):
         log.warning(

@@ -27,6 +27,7 @@ log = logging.getLogger("guichet.sweeper")
 # after 30 s) plus `acknowledge.RECORD_PATIENCE`.
 CLAIM_LEASE = timedelta(minutes=10)
 WATCH_EVERY = 1.0  # seconds between two looks at the Redis server's identity
+RECHECK_AFTER = 10.0  # seconds after a new Redis server life before the second recovery
 _requeued: dict[int, float] = {}  # ack id → monotonic time this process last re-enqueued it
 
 
@@ -136,6 +137,7 @@ class Sweeper(threading.Thread):
         self.rt, self.broker, self.stopping = rt, broker, threading.Event()
         self.client = getattr(broker, "client", None)
         self.server: str | None = None  # run id of the Redis server last seen
+        self.again: tuple[float, str] | None = None  # (when, run id): the second look
 
     def run(self) -> None:
         due = time.monotonic() + self.rt.settings.sweep_interval
@@ -157,7 +159,13 @@ class Sweeper(threading.Thread):
                 if self.server is not None:  # not at start: the first sweep covers that
                     log.warning("Redis is back", extra={"run_id": server})
                     recovery.recover(self.rt, self.broker, self.client, server)
+                    # Once more when the edges' and workers' calls begun during the outage
+                    # have all ended (their socket timeouts are 5 s).
+                    self.again = (time.monotonic() + RECHECK_AFTER, server)
                 self.server = server
+            if self.again and time.monotonic() >= self.again[0]:
+                recovery.recover(self.rt, self.broker, self.client, f"{self.again[1]}:again")
+                self.again = None
         except Exception as exc:  # unreachable now: recover when it answers again
             if self.server != "":
                 log.warning("Redis unreachable: %s", exc)
