@@ -49,8 +49,13 @@ def pid_of(*words: str) -> int:
     raise LookupError(f"no process with {words}")
 
 
-def embedded_redis_pid(home: Path) -> int:
-    return pid_of("redis-server", str(Path(home).resolve()))
+def embedded_redis_pid(home: Path, missing_ok: bool = False) -> int | None:
+    try:
+        return pid_of("redis-server", str(Path(home).resolve()))
+    except LookupError:
+        if missing_ok:
+            return None
+        raise
 
 
 class GuichetRun:
