@@ -146,12 +146,21 @@ class MessageMetrics(Middleware):
     """Every message a worker processes: in progress, then done or failed (a failure is
     retried by Dramatiq, or parked once its retries are spent)."""
 
+    def __init__(self):
+        self.started: set[str] = set()  # a message skipped before our hook ran is not in it
+
     def before_process_message(self, broker, message):
+        self.started.add(message.message_id)
         IN_PROGRESS.labels(message.actor_name).inc()
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        IN_PROGRESS.labels(message.actor_name).dec()
+        self._ended(message)
         MESSAGES.labels(message.actor_name, "failed" if exception else "done").inc()
 
     def after_skip_message(self, broker, message):
-        IN_PROGRESS.labels(message.actor_name).dec()
+        self._ended(message)
+
+    def _ended(self, message) -> None:
+        if message.message_id in self.started:
+            self.started.discard(message.message_id)
+            IN_PROGRESS.labels(message.actor_name).dec()

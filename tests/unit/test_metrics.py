@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import dramatiq
+import httpx
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,7 +25,7 @@ from ingest.queueing import redis_broker
 from ingest.settings import Settings
 from workers import metrics as work
 from workers.queue_metrics import QueueCollector
-from workers.running.exposition import metrics_route
+from workers.running.exposition import metrics_route, serve_alone
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.schema import ParkedRow
@@ -245,3 +246,18 @@ def test_counts_of_several_processes_are_summed_from_the_shared_folder(tmp_path)
     }
     key = json.dumps({"channel": "replay", "outcome": "duplicate"}, sort_keys=True)
     assert values[("guichet_intakes_total", key)] == 5
+
+
+def test_a_role_run_alone_serves_its_metrics_on_its_own_loopback_port(tmp_path, redis_server):
+    from tests.support.services import free_port
+
+    port = free_port()
+    server = serve_alone(Settings(home=tmp_path), port, QueueCollector(redis_server.url))
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "guichet_queue_up 1.0" in text and "# TYPE guichet_acks_sent_total counter" in text
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert serve_alone(Settings(home=tmp_path), None) is None  # asked for nothing: no port

@@ -76,11 +76,14 @@ def _metrics(settings, port: int | None, *, queues: bool = False) -> None:
         from workers.queue_metrics import QueueCollector
 
         extra.append(QueueCollector(settings.broker_url))
-    where = serve_alone(settings, port, *extra)
-    if where:
+    server = serve_alone(settings, port, *extra)
+    if server is not None:
         import logging
 
-        logging.getLogger("guichet.metrics").info("metrics served", extra={"listen": where})
+        host, port = server.server_address[:2]
+        logging.getLogger("guichet.metrics").info(
+            "metrics served", extra={"listen": f"{host}:{port}"}
+        )
 
 
 @cli.command()

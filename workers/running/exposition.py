@@ -99,12 +99,13 @@ def allowed(request: Request, token: str | None) -> bool:
         return False
 
 
-def serve_alone(settings: Settings, port: int | None, *extra: Collector) -> str | None:
+def serve_alone(settings: Settings, port: int | None, *extra: Collector):
     """For `guichet smtp` / `guichet worker` run alone: `--metrics-port` (loopback) or the
-    `metrics_listen` setting; returns where it listens, None when asked for nothing."""
+    `metrics_listen` setting. Returns the HTTP server (in a daemon thread), None when asked
+    for nothing."""
     listen = f"127.0.0.1:{port}" if port else settings.metrics_listen
     if not listen:
         return None
     host, number = host_port(listen)
-    start_http_server(number, addr=host, registry=registry(*extra))
-    return f"{host}:{number}"
+    server, _ = start_http_server(number, addr=host, registry=registry(*extra))
+    return server
