@@ -261,3 +261,20 @@ def test_a_role_run_alone_serves_its_metrics_on_its_own_loopback_port(tmp_path, 
         server.shutdown()
         server.server_close()
     assert serve_alone(Settings(home=tmp_path), None) is None  # asked for nothing: no port
+
+
+def test_worker_messages_are_counted_done_or_failed_and_leave_in_progress():
+    middleware = work.MessageMetrics()
+    done = sample("guichet_worker_messages_total", actor="send_ack", outcome="done")
+    failed = sample("guichet_worker_messages_total", actor="send_ack", outcome="failed")
+    busy = sample("guichet_worker_messages_in_progress", actor="send_ack")
+    first, second, skipped = (message("acks").copy(actor_name="send_ack") for _ in range(3))
+    middleware.before_process_message(None, first)
+    middleware.before_process_message(None, second)
+    assert sample("guichet_worker_messages_in_progress", actor="send_ack") == busy + 2
+    middleware.after_process_message(None, first)
+    middleware.after_process_message(None, second, exception=RuntimeError("relay away"))
+    middleware.after_skip_message(None, skipped)  # skipped before our hook saw it: no change
+    assert sample("guichet_worker_messages_in_progress", actor="send_ack") == busy
+    assert sample("guichet_worker_messages_total", actor="send_ack", outcome="done") == done + 1
+    assert sample("guichet_worker_messages_total", actor="send_ack", outcome="failed") == failed + 1
