@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from ingest.config_files import config_dir
 from tests.support.mail import customer_mail, send
-from tests.support.processes import Role
+from tests.support.processes import Role, smtp_listener
+from tests.support.services import free_port
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import PartnerClient, request_payload
 from workers.store.directory import read_csv, store_accounts
@@ -165,3 +166,27 @@ def test_a_scrape_after_real_traffic_counts_exactly_what_was_sent(tree, sink):
         assert value(after, "guichet_queue_oldest_age_seconds", queue=queue) == 0
     assert value(after, "guichet_parked_messages") == 0
     assert total(after, "guichet_worker_messages_in_progress") == 0
+
+
+def test_guichet_smtp_run_alone_serves_its_own_counts_on_its_metrics_port(
+    tmp_path, redis_url, sink
+):
+    settings = stack_settings(
+        tmp_path / "home", f"sqlite:///{tmp_path / 'db.sqlite3'}", redis_url, sink.address
+    )
+    upgrade(settings.database)
+    port = free_port()
+    listener = smtp_listener(
+        settings, tmp_path / "logs", env={"GUICHET_METRICS_LISTEN": f"127.0.0.1:{port}"}
+    )
+    try:
+        assert send(Stack(settings).smtp_address, customer_mail())[0] == 250
+        assert send(Stack(settings).smtp_address, customer_mail(to="x@dri.example"))[0] == 550
+        samples = scrape(f"http://127.0.0.1:{port}")
+    finally:
+        assert listener.stop() == 0
+    assert value(samples, "guichet_intakes_total", channel="smtp", outcome="accepted") == 1
+    assert value(samples, "guichet_intakes_total", channel="smtp", outcome="refused") == 1
+    assert value(samples, "guichet_smtp_replies_total", command="DATA", code="250") == 1
+    assert total(samples, "guichet_identity_outcomes_total") == 1
+    assert total(samples, "process_resident_memory_bytes") > 0  # one process: its own metrics
