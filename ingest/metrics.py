@@ -91,10 +91,10 @@ def urgency_outcome(decision: Decision) -> str:
 
 
 def sender_trust(decision: Decision) -> str:
-    """HOOK for sender trust: the decision's `trust` (declared, authenticated, unknown, failed)
-    once the Decision carries it, on itself or on its identity; "unrecorded" until then.
-    Any other value is counted as "other" so the label stays small."""
-    trust = getattr(decision, "trust", None) or getattr(decision.identity, "trust", None)
+    """HOOK for sender trust: `identity.sender_trust` (declared, authenticated, unknown, failed)
+    once the Decision carries it; "unrecorded" until then. Any other value counts as "other",
+    so the label stays small."""
+    trust = getattr(decision.identity, "sender_trust", None)
     if trust is None:
         return "unrecorded"
     return trust if trust in TRUST_LEVELS else "other"

@@ -120,9 +120,10 @@ def page_sent(session: Session) -> None:
     on_commit(session, PAGES.labels("sent").inc)
 
 
-def page_limited() -> None:
-    """HOOK for the page limits (sender trust): call where a page is withheld by a limit."""
-    PAGES.labels("limited").inc()
+def page_limited(session: Session) -> None:
+    """HOOK for the page limits (sender trust): call where a page is withheld by a limit
+    (beside its "page-limited" event in `workers.store.records.record_page`)."""
+    on_commit(session, PAGES.labels("limited").inc)
 
 
 def parked(actor: str) -> None:

@@ -68,9 +68,9 @@ def test_urgency_outcomes_name_an_urgent_request_the_account_may_not_have():
 def test_sender_trust_is_counted_once_the_decision_carries_it_and_stays_a_small_label():
     decision = Decision()
     assert edge.sender_trust(decision) == "unrecorded"
-    decision.identity.trust = "authenticated"  # what the sender-trust change will record
+    decision.identity.sender_trust = "authenticated"  # what the sender-trust change records
     assert edge.sender_trust(decision) == "authenticated"
-    decision.identity.trust = "jf.herve@armor-logistique.fr"  # never a label value
+    decision.identity.sender_trust = "jf.herve@armor-logistique.fr"  # never a label value
     assert edge.sender_trust(decision) == "other"
 
 
@@ -115,10 +115,14 @@ def test_the_intake_id_says_when_the_intake_was_accepted():
 def test_a_count_made_in_a_transaction_applies_on_commit_only(tmp_path):
     sessions = session_factory(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     reason = "unit-test-reason"
+    limited = sample("guichet_pages_total", outcome="limited")
     with sessions.begin() as session:
         work.ack_recorded(session, reason)
         work.ack_recorded(session, None)  # recorded to send: not a skip
+        work.page_limited(session)
+        assert sample("guichet_acks_skipped_total", reason=reason) == 0  # not committed yet
     assert sample("guichet_acks_skipped_total", reason=reason) == 1
+    assert sample("guichet_pages_total", outcome="limited") == limited + 1
     with pytest.raises(RuntimeError), sessions.begin() as session:
         work.ack_recorded(session, reason)
         raise RuntimeError("rolled back: a retried filing must not count twice")
