@@ -25,7 +25,12 @@ from ingest.queueing import redis_broker
 from ingest.settings import Settings
 from workers import metrics as work
 from workers.queue_metrics import QueueCollector
-from workers.running.exposition import metrics_route, serve_alone
+from workers.running.exposition import (
+    fresh_multiprocess_dir,
+    metrics_route,
+    process_exited,
+    serve_alone,
+)
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.schema import ParkedRow
@@ -282,3 +287,35 @@ def test_worker_messages_are_counted_done_or_failed_and_leave_in_progress():
     assert sample("guichet_worker_messages_in_progress", actor="send_ack") == busy
     assert sample("guichet_worker_messages_total", actor="send_ack", outcome="done") == done + 1
     assert sample("guichet_worker_messages_total", actor="send_ack", outcome="failed") == failed + 1
+
+
+BUSY_CHILD = """
+import os
+from workers import metrics
+metrics.IN_PROGRESS.labels("create_ticket").inc()  # then dies without finishing it
+print(os.getpid())
+"""
+
+
+def test_a_child_that_died_leaves_the_in_progress_sum_once_the_supervisor_marks_it(tmp_path):
+    folder = fresh_multiprocess_dir(tmp_path)
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(folder), PYTHONPATH=str(ROOT))
+    run = subprocess.run(
+        [sys.executable, "-c", BUSY_CHILD], env=env, check=True, cwd=ROOT, capture_output=True
+    )
+    pid = int(run.stdout.decode().split()[-1])
+
+    def in_progress() -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", SCRAPER], env=env, check=True, cwd=ROOT, capture_output=True
+        ).stdout.decode()
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(out)
+            for s in family.samples
+            if s.name == "guichet_worker_messages_in_progress"
+        )
+
+    assert in_progress() == 1
+    process_exited(tmp_path, pid)
+    assert in_progress() == 0
