@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ingest.settings import Settings
-from workers.running import readiness
+from workers.running import exposition, readiness
 from workers.running.banner import banner
 from workers.running.embedded_redis import EmbeddedRedis
 from workers.running.home_lock import HomeLock
@@ -49,11 +49,13 @@ class Supervisor:
             DATABASE_URL=self.settings.database,
         )
         env["REDIS_URL"] = self.redis.url if self.redis else self.settings.broker_url
+        env.update(exposition.children_env(self.settings.home))
         return env
 
     def start(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         upgrade(self.settings.database)
+        exposition.fresh_multiprocess_dir(self.settings.home)
         if self.settings.embedded_redis:
             self.redis = EmbeddedRedis(
                 self.settings.home / "redis", socket=self.settings.redis_socket
@@ -110,6 +112,7 @@ class Supervisor:
                 self._restart_redis()
             for child in self.children:
                 if child.process and child.process.poll() is not None:
+                    exposition.process_exited(self.settings.home, child.process.pid)
                     child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [
                         time.monotonic()
                     ]
