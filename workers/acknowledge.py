@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from workers import metrics
 from workers.acks import retrying
 from workers.acks.answered import Answered, answered
 from workers.acks.context import build_context
@@ -211,6 +212,7 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
             )
             .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
         ).one()
+        metrics.ack_sent(session, ack.intake_id)
         session.execute(
             insert(EVENTS),
             {

@@ -7,6 +7,7 @@ import logging
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from ingest import log_context
 from ingest.queueing import CREATE_TICKET, CREATE_URGENT_TICKET, ROUTINE_QUEUE, URGENT_QUEUE
 from workers import acknowledge, filing, paging
 from workers.acks.retrying import Retry
@@ -32,6 +33,7 @@ def create_ticket(intake_id: str) -> None:
     `send_ack` message); one left pending (a redelivery, a build that failed) goes to
     `send_ack` as before."""
     outcome = filing.file(runtime(), intake_id)
+    log_context.bind(ticket=outcome.number)  # the lines that follow name the ticket too
     failure = None
     for ready in outcome.ready:
         try:

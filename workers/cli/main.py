@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,10 +10,12 @@ import click
 # Command modules import only click at load time: `guichet --help` stays fast, and each
 # command imports what it needs (SQLAlchemy, Dramatiq, flanker…) when it runs.
 from workers.cli.admins_cmd import admins
+from workers.cli.config_cmd import config
 from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.fetch_cmd import fetch
+from workers.cli.health_cmd import health
 from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
@@ -38,12 +41,21 @@ def _logs(role: str, settings) -> None:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="guichet")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    default=None,
+    help="Log lines: text (coloured on a terminal), json, or auto (text on a terminal, json "
+    "otherwise). Default: the log_format setting (GUICHET_LOG_FORMAT).",
+)
+def cli(log_format: str | None) -> None:
     """guichet — intake for technical support: SMTP and webhooks in, tickets and acknowledgements out.
 
     Settings come from the environment (GUICHET_HOME, DATABASE_URL, REDIS_URL, …) and
     config/settings.toml; with none set, everything lives under ./var.
     """
+    if log_format:  # an environment variable: the roles `guichet run` starts inherit it
+        os.environ["GUICHET_LOG_FORMAT"] = log_format
 
 
 @cli.command()
@@ -51,15 +63,48 @@ def cli() -> None:
 def run(no_web: bool) -> None:
     """Run the whole stack on this machine: embedded Redis (unless REDIS_URL is set), workers,
     SMTP listener and HTTP app. Ctrl-C or SIGTERM stops accepting, drains, stops Redis, exits 0."""
+    from workers.running.home_lock import AlreadyRunning
     from workers.running.supervisor import run as run_stack
 
     settings = get_settings()
     _logs("run", settings)
-    sys.exit(run_stack(settings, web=not no_web))
+    try:
+        sys.exit(run_stack(settings, web=not no_web))
+    except AlreadyRunning as exc:
+        raise UserError(str(exc)) from None
+
+
+def metrics_port(command):
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Serve Prometheus metrics on 127.0.0.1:PORT (default: the metrics_listen setting).",
+    )(command)
+
+
+def _metrics(settings, port: int | None, *, queues: bool = False) -> None:
+    """A role run alone serves its own metrics (docs/metrics.md); `guichet run` does not ask."""
+    from workers.running.exposition import serve_alone
+
+    extra = []
+    if queues:
+        from workers.queue_metrics import QueueCollector
+
+        extra.append(QueueCollector(settings.broker_url))
+    server = serve_alone(settings, port, *extra)
+    if server is not None:
+        import logging
+
+        host, port = server.server_address[:2]
+        logging.getLogger("guichet.metrics").info(
+            "metrics served", extra={"listen": f"{host}:{port}"}
+        )
 
 
 @cli.command()
-def smtp() -> None:
+@metrics_port
+def smtp(metrics_port: int | None) -> None:
     """Run the SMTP listener only (production: one or more per host, behind the MX)."""
     import asyncio
 
@@ -68,6 +113,7 @@ def smtp() -> None:
     settings = get_settings()
     _logs("smtp", settings)
     _require_broker(settings)
+    _metrics(settings, metrics_port)
     asyncio.run(serve_smtp(settings))
 
 
@@ -81,13 +127,15 @@ def smtp() -> None:
     multiple=True,
     help="Consume only these queues (repeatable), e.g. tickets.urgent.",
 )
-def worker(threads: int | None, queues: tuple[str, ...]) -> None:
+@metrics_port
+def worker(threads: int | None, queues: tuple[str, ...], metrics_port: int | None) -> None:
     """Run Dramatiq workers: ticket creation, acknowledgements, on-call pages, and the sweeper."""
     from workers.running.worker_process import run_worker
 
     settings = get_settings()
     _logs("worker", settings)
     _require_broker(settings)
+    _metrics(settings, metrics_port, queues=True)
     sys.exit(
         run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None)
     )
@@ -117,6 +165,7 @@ def db_upgrade() -> None:
     from workers.store.migrate import upgrade
 
     settings = get_settings()
+    _logs("db", settings)
     upgrade(settings.database)
     click.echo(f"schema is current: {_safe_url(settings.database)}")
 
@@ -146,6 +195,8 @@ cli.add_command(outbox)
 cli.add_command(admins)
 cli.add_command(fetch)
 cli.add_command(replay)
+cli.add_command(config)
+cli.add_command(health)
 
 if __name__ == "__main__":
     cli()

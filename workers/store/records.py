@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
+from workers import metrics
 from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow
 
@@ -76,6 +77,7 @@ def record_ack(
 ) -> list[int]:
     skip_reason = plan.skip_reason()
     status = "skipped" if skip_reason else "pending"
+    metrics.ack_recorded(session, skip_reason)
     ack = AckRow(
         ticket_id=ticket.id,
         intake_id=intake.id,
