@@ -160,6 +160,21 @@ class Settings(BaseSettings):
     ack_rate_period: int = Field(
         3600, validation_alias=_env("GUICHET_ACK_RATE_PERIOD", "ack_rate_period")
     )
+    ack_rate_domain_limit: int = Field(
+        30, validation_alias=_env("GUICHET_ACK_RATE_DOMAIN_LIMIT", "ack_rate_domain_limit")
+    )
+    ack_rate_global_limit: int = Field(
+        300, validation_alias=_env("GUICHET_ACK_RATE_GLOBAL_LIMIT", "ack_rate_global_limit")
+    )
+    ack_minimal_subject_chars: int = Field(
+        80, validation_alias=_env("GUICHET_ACK_MINIMAL_SUBJECT_CHARS", "ack_minimal_subject_chars")
+    )
+    page_unknown_per_account: int = Field(
+        2, validation_alias=_env("GUICHET_PAGE_UNKNOWN_PER_ACCOUNT", "page_unknown_per_account")
+    )
+    page_unknown_total: int = Field(
+        6, validation_alias=_env("GUICHET_PAGE_UNKNOWN_TOTAL", "page_unknown_total")
+    )
     worker_threads: int = Field(
         8, validation_alias=_env("GUICHET_WORKER_THREADS", "worker_threads")
     )

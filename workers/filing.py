@@ -25,6 +25,7 @@ from workers.store.tickets import (
     opens_ticket,
     pending_work,
 )
+from workers.trust_gate import IDENTIFIED, MINIMAL, RECEIVED, ack_choice, page_is_limited
 
 log = logging.getLogger("guichet.filing")
 FILED = ("ticketed", "duplicate")
@@ -193,17 +194,28 @@ def _second_look_for(database: str, rules) -> SecondLook:
     return SecondLook(functools.partial(sql_directory, database), rules)
 
 
-def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Plan:
+def _plan(
+    rt: Runtime, intake: IntakeRow, content: Content, decision: Decision, kind: str = RECEIVED
+) -> Plan:
     guidance = guidance_for_decision(decision, rt.directory, intake.received_at)
     recipient = _ack_recipient(intake, content)
+    choice = ack_choice(decision, kind)
+    minimal = choice.variant == MINIMAL
     return Plan(
         ack_recipient=recipient,
-        ack_skip_reason=_skip_reason(decision, recipient),
-        ack_allowed=rt.ack_limiter.allow,
+        ack_skip_reason=_skip_reason(decision, recipient) or choice.skip_reason,
+        ack_variant=f"{choice.variant}: {choice.why}",
+        ack_refusal=lambda to: rt.ack_limiter.refusal(to, minimal),
         page_at=None if intake.channel == "replay" else guidance.oncall_page_at,  # past mail
         gti_deadline=guidance.gti_deadline,
         urgency=decision.urgency.level,
+        page_refusal=_page_budget(rt, decision) if page_is_limited(decision) else None,
+        sender_trust=decision.identity.sender_trust,
     )
+
+
+def _page_budget(rt: Runtime, decision: Decision):
+    return lambda: rt.page_limiter.refusal(decision.identity.client_number)
 
 
 def _confirmation(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Confirm:
@@ -212,7 +224,7 @@ def _confirmation(rt: Runtime, intake: IntakeRow, content: Content, decision: De
 
     def plan(ticket: TicketRow) -> Plan:
         urgency = reidentified_urgency(rt, ticket, decision)
-        return _plan(rt, intake, content, replace(decision, urgency=urgency))
+        return _plan(rt, intake, content, replace(decision, urgency=urgency), IDENTIFIED)
 
     return plan
 

@@ -203,6 +203,7 @@ def _new_ticket(
         authorised=identity.status == "verified",
         contact_name=identity.contact_name,
         sender_authenticated=identity.sender_authenticated,
+        sender_trust=identity.sender_trust,
         auth=identity.auth,
         urgency=decision.urgency.level,
         urgent_requested=decision.urgency.requested,
