@@ -131,7 +131,7 @@ def test_ten_tag_variants_of_one_mailbox_share_one_budget(tmp_path, redis_url, s
     assert len(tickets) == 10
     assert len(sink.handler.messages) == 2  # the budget of one mailbox, not ten
     reasons = sorted(d["acknowledgements"][0]["skip_reason"] or "sent" for d in details)
-    assert reasons == ["rate-limited:address"] * 8 + ["sent"] * 2
+    assert reasons == ["rate-limited"] * 8 + ["sent"] * 2
 
 
 SAME_SUBJECT = "Serveur inaccessible"
@@ -261,3 +261,17 @@ def test_pages_an_unknown_sender_triggers_are_marked_and_budgeted_a_declared_one
 def _pages(sink) -> list:
     found = [m for m in sink.handler.messages if m["rcpt_tos"] == ["astreinte@dri.example"]]
     return [parsed(m["data"]) for m in found]
+
+
+def test_minimal_acknowledgements_also_count_per_domain_and_in_all_full_ones_do_not(redis_url):
+    from workers.acks.rate import AckRateLimiter
+
+    limiter = AckRateLimiter(redis_url, 5, 3600, domain_limit=2, global_limit=3)
+    assert [limiter.refusal(f"u{n}@a.example", minimal=True) for n in range(3)] == [
+        None,
+        None,
+        "rate-limited:domain",
+    ]
+    assert limiter.refusal("v@b.example", minimal=True) is None
+    assert limiter.refusal("w@c.example", minimal=True) == "rate-limited:global"
+    assert limiter.refusal("x@a.example") is None  # a trusted sender's: its mailbox budget only

@@ -33,23 +33,21 @@ def storage_uri(broker_url: str) -> str:
 
 
 class Budgets:
-    """Named moving windows; a hit takes one slot of each window asked, or none at all."""
+    """Named moving windows, each hit atomically in Redis (workers file in parallel)."""
 
     def __init__(self, broker_url: str, windows: dict[str, tuple[int, int]]):
         self.items = {name: RateLimitItemPerSecond(n, s) for name, (n, s) in windows.items()}
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(broker_url)))
 
     def take(self, keys: dict[str, str]) -> str | None:
-        """None when every window has room (one slot taken in each), else the first full one."""
-        full = next(
-            (n for n, k in keys.items() if not self.limiter.test(self.items[n], "guichet-" + n, k)),
-            None,
-        )
-        if full is not None:  # each refusal counted: in the log here, on the ticket by the caller
-            log.warning("budget full: refused", extra={"budget": full, "key": keys[full]})
-            return full
+        """None when every window had room (one slot taken in each), else the first full one.
+        Windows are taken in order: a refusal by a later one leaves the earlier slots spent,
+        which only ever errs on the side of sending less."""
         for name, key in keys.items():
-            self.limiter.hit(self.items[name], "guichet-" + name, key)
+            if not self.limiter.hit(self.items[name], "guichet-" + name, key):
+                # each refusal counted: in the log here, on the ticket by the caller
+                log.warning("budget full: refused", extra={"budget": name, "key": key})
+                return name
         return None
 
 
@@ -65,12 +63,15 @@ class AckRateLimiter:
         self.budgets = Budgets(broker_url, windows)
 
     def refusal(self, recipient: str, minimal: bool = False) -> str | None:
-        """None (one acknowledgement allowed and counted) or "rate-limited:<window>"."""
+        """None (one acknowledgement allowed and counted), "rate-limited" (the mailbox's budget),
+        or "rate-limited:domain" / "rate-limited:global" (minimal acknowledgements only)."""
         keys = {"ack-address": normalise_address(recipient)}
         if minimal:
             keys |= {"ack-domain": domain_of(recipient), "ack-global": "all"}
         full = self.budgets.take(keys)
-        return f"rate-limited:{full.removeprefix('ack-')}" if full else None
+        if full is None:
+            return None
+        return "rate-limited" if full == "ack-address" else f"rate-limited:{full[4:]}"
 
 
 class PageRateLimiter:
