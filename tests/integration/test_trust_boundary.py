@@ -275,3 +275,35 @@ def test_minimal_acknowledgements_also_count_per_domain_and_in_all_full_ones_do_
     assert limiter.refusal("v@b.example", minimal=True) is None
     assert limiter.refusal("w@c.example", minimal=True) == "rate-limited:global"
     assert limiter.refusal("x@a.example") is None  # a trusted sender's: its mailbox budget only
+
+
+def test_a_reply_from_an_unknown_sender_that_identifies_the_ticket_gets_no_confirmation(
+    tmp_path, redis_url, sink
+):
+    """A confirmation names the account: to an unknown sender it would tell that the number
+    and the name it tried exist. The ticket is still authorised; the skipped row says why."""
+    stack = run(tmp_path, redis_url, sink.address, TUESDAY_10H)
+    try:
+        first = customer_mail(
+            sender="jfh.perso@gmail.com", name="", subject="Serveur lent", body="Bonjour.\n"
+        )
+        assert send(stack.smtp_address, first)[0] == 250
+        [ack] = sink.handler.wait_for(1)
+        ack = parsed(ack["data"])
+        reply = customer_mail(
+            sender="jfh.perso@gmail.com",
+            name="",
+            subject="Re: " + ack["Subject"],
+            body="Nom : Jean-François Hervé\nClient 20481\n",
+            headers={"In-Reply-To": ack["Message-ID"]},
+        )
+        assert send(stack.smtp_address, reply)[0] == 250
+        stack.settle()
+        [ticket] = stack.tickets()
+        detail = stack.ticket(ticket["number"])
+    finally:
+        stack.stop()
+    assert len(sink.handler.messages) == 1
+    assert detail["authorised"] and detail["identity_status"] == "verified"
+    confirmation = next(a for a in detail["acknowledgements"] if a["kind"] == "identified")
+    assert confirmation["status"] == "skipped" and confirmation["skip_reason"] == "sender-unknown"
