@@ -86,7 +86,9 @@ def test_a_stored_version_that_fails_with_this_releases_files_is_refused_and_log
     assert live.version == version
     with session_factory(database).begin() as session:
         broken = dict(session.get(TemplateVersionRow, version).overrides)
-        broken[TXT] = broken[TXT].replace("{{ ticket.number }}", "{{ ticket.numero }}")
+        broken[TXT] = broken[TXT].replace(
+            "{{ links.incidents_url }}", "{{ links.incidents_adresse }}"
+        )
         session.add(TemplateVersionRow(parent=version, author="x", action="save", template="ack.fr",
                                        comment="", overrides=broken, changes={}))  # fmt: skip
     assert NEW in rendered_text(live)  # the running process keeps its last good set
