@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     page_unknown_per_account: int = Field(
         2, validation_alias=_env("GUICHET_PAGE_UNKNOWN_PER_ACCOUNT", "page_unknown_per_account")
     )
+    duplicate_window_hours: float = Field(
+        24.0, validation_alias=_env("GUICHET_DUPLICATE_WINDOW_HOURS", "duplicate_window_hours")
+    )
     page_unknown_total: int = Field(
         6, validation_alias=_env("GUICHET_PAGE_UNKNOWN_TOTAL", "page_unknown_total")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -73,7 +74,7 @@ def _prepare_new(rt: Runtime, session: Session, intake: IntakeRow) -> Prepared:
     prepared = _prepare(rt, session, intake, 0)
     tag = rt.settings.ticket_tag
     if not prepared.parents and opens_ticket(
-        session, intake, prepared.content, prepared.decision, tag
+        session, intake, prepared.content, prepared.decision, tag, duplicate_window(rt)
     ):
         prepared.plan.settle_limit()
     return prepared
@@ -127,10 +128,17 @@ def _file_locked(
             earlier.add_work(_file_locked(rt, session, row, parent, filed))
     p = prepared
     tag = rt.settings.ticket_tag
-    outcome = file_intake(session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm)
+    outcome = file_intake(
+        session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm, duplicate_window(rt)
+    )
     filed.append((intake.id, outcome))
     outcome.add_work(earlier)
     return outcome
+
+
+def duplicate_window(rt: Runtime) -> timedelta:
+    """How long content alone (no Message-ID, no partner reference) makes a copy."""
+    return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
 def _lock(session: Session, intake_id: str) -> IntakeRow:

@@ -11,7 +11,7 @@ import email
 import email.policy
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -307,3 +307,26 @@ def test_a_reply_from_an_unknown_sender_that_identifies_the_ticket_gets_no_confi
     assert detail["authorised"] and detail["identity_status"] == "verified"
     confirmation = next(a for a in detail["acknowledgements"] if a["kind"] == "identified")
     assert confirmation["status"] == "skipped" and confirmation["skip_reason"] == "sender-unknown"
+
+
+def test_the_same_content_without_an_id_is_a_copy_only_within_the_window(tmp_path, redis_url):
+    moment = [TUESDAY_10H]
+    settings = stack_settings(
+        tmp_path / "home", f"sqlite:///{tmp_path / 'db.sqlite3'}", redis_url, None
+    )
+    stack = Stack(settings, clock=lambda: moment[0]).start()
+    alert = customer_mail(
+        sender="monitoring@example.net", name="", subject="Disk full", body="/var is full\n"
+    )
+    del alert["Message-ID"]
+    try:
+        for hours in (0, 1, 25):  # the alert, its copy an hour later, the same alert next day
+            moment[0] = TUESDAY_10H + timedelta(hours=hours)
+            assert send(stack.smtp_address, alert)[0] == 250
+            stack.settle()
+        tickets = sorted(stack.tickets(), key=lambda t: t["number"])
+        trails = [stack.ticket(t["number"])["trail"] for t in tickets]
+    finally:
+        stack.stop()
+    assert len(tickets) == 2
+    assert [sum(e["kind"] == "duplicate" for e in trail) for trail in trails] == [1, 0]
