@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     trusted_authserv_ids: AddressList = Field(
         [], validation_alias=_env("GUICHET_TRUSTED_AUTHSERV_IDS", "trusted_authserv_ids")
     )
+    dkim_dns: bool = Field(True, validation_alias=_env("GUICHET_DKIM_DNS", "dkim_dns"))
+    dkim_dns_timeout: float = Field(
+        2.0, validation_alias=_env("GUICHET_DKIM_DNS_TIMEOUT", "dkim_dns_timeout")
+    )
+    dkim_dns_budget: int = Field(
+        2, validation_alias=_env("GUICHET_DKIM_DNS_BUDGET", "dkim_dns_budget")
+    )
     ticket_tag: str = Field("DRI", validation_alias=_env("GUICHET_TICKET_TAG", "ticket_tag"))
     ack_rate_limit: int = Field(
         5, validation_alias=_env("GUICHET_ACK_RATE_LIMIT", "ack_rate_limit")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import dkim
 
 from ingest.model import Content, Finding
+from ingest.rules.dkim_keys import KeyLookup, default_lookup
 
 FIELD = "sender_authenticated"
 METHODS = ("spf", "dkim", "dmarc")
@@ -83,8 +84,8 @@ class DkimVerify:
     name = "dkim-verify"
     description = "DKIM signature verified here when no trusted header says anything"
 
-    def __init__(self, dnsfunc=None):
-        self.dnsfunc = dnsfunc
+    def __init__(self, dnsfunc=None, keys: KeyLookup | None = None):
+        self.dnsfunc, self.keys = dnsfunc, keys  # neither: the process's (dkim_keys.py)
 
     def check(self, content: Content, trusted: set[str], raw: bytes | None) -> AuthResults | None:
         if raw is None:
@@ -104,9 +105,9 @@ class DkimVerify:
 
     def _verify(self, raw: bytes) -> str:
         try:
-            kwargs = {"dnsfunc": self.dnsfunc} if self.dnsfunc else {}
-            return "pass" if dkim.verify(raw, **kwargs) else "fail"
-        except Exception:  # DNS down, malformed key or signature: never fatal
+            dnsfunc = self.dnsfunc or (self.keys or default_lookup()).for_message()
+            return "pass" if dkim.verify(raw, dnsfunc=dnsfunc) else "fail"
+        except Exception:  # DNS down or refused, malformed key or signature: never fatal
             return "temperror"
 
 
