@@ -32,13 +32,21 @@ def domain_of(address: str) -> str:
 
 
 def _declared(content: Content, account: Account | None) -> str | None:
-    """The address (envelope sender, then From) declared on the identified account, if any."""
+    """The address declared on the identified account: the envelope sender, or the From
+    address when the envelope sender is in the same domain (or empty, as for a webhook).
+
+    The acknowledgement goes to the envelope sender: a declared From with a stranger's
+    envelope sender (a forger who knows a contact's address) must not earn that stranger the
+    full acknowledgement."""
     if account is None:
         return None
     declared = {normalise_address(c.email) for c in account.contacts if c.email}
-    for address in (content.envelope_sender, content.from_address):
-        if address and normalise_address(address) in declared:
-            return address
+    envelope, author = content.envelope_sender, content.from_address
+    if envelope and normalise_address(envelope) in declared:
+        return envelope
+    same_domain = not envelope or domain_of(envelope) == domain_of(author)
+    if author and same_domain and normalise_address(author) in declared:
+        return author
     return None
 
 

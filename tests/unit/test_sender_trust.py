@@ -35,6 +35,13 @@ def test_a_declared_envelope_sender_or_from_address_is_declared_whatever_its_tag
     )
 
 
+def test_a_declared_from_with_a_strangers_envelope_sender_is_not_declared():
+    fields = dict(from_address="s.kerbrat@armor-logistique.fr", envelope_sender="v@example.org")
+    assert trust_of(**fields)[0] == "unknown"
+    bounce = dict(fields, envelope_sender="bounces+x@armor-logistique.fr")
+    assert trust_of(**bounce)[0] == "declared"
+
+
 def test_an_address_declared_on_another_account_is_not_declared_on_this_one():
     assert trust_of(envelope_sender="claire@atelier-picard.com")[0] == "unknown"
 
