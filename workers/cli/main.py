@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -20,7 +19,6 @@ from workers.cli.partners_cmd import partners
 from workers.cli.replay_cmd import replay
 from workers.cli.templates_cmd import templates
 from workers.cli.tickets_cmd import tickets
-from workers.store.private_files import OWNER_ONLY_UMASK
 
 
 def get_settings():
@@ -46,7 +44,6 @@ def cli() -> None:
     Settings come from the environment (GUICHET_HOME, DATABASE_URL, REDIS_URL, …) and
     config/settings.toml; with none set, everything lives under ./var.
     """
-    os.umask(OWNER_ONLY_UMASK)  # database, WAL, keys, outbox, logs: owner-only (docs/security.md)
 
 
 @cli.command()

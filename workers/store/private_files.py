@@ -1,9 +1,9 @@
 """Files that hold customer data (SQLite database and its WAL, the outbox, keys) are owner-only.
 
-Each guichet process also runs with umask 077 (`guichet` sets it first thing), so anything
-else it writes under its state folder is owner-only too. These helpers do not rely on the
-umask: a folder guichet creates is 0700, a database file it creates is 0600 before SQLite
-opens it (SQLite gives the -wal and -shm files the database file's mode).
+They do not rely on the process's umask (a library must not change it under its callers): a
+folder guichet creates is 0700, a database file it creates is 0600 before SQLite opens it
+(SQLite gives the -wal and -shm files the database file's mode). For everything else a
+service writes, run it with `UMask=0077` (docs/security.md).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-
-OWNER_ONLY_UMASK = 0o077
 
 
 def private_dir(path: Path | str) -> Path:
