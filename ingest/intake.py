@@ -12,6 +12,7 @@ from typing import Protocol
 
 import dramatiq
 
+from ingest import metrics
 from ingest.analysis import Analysis, Envelope
 from ingest.directory import DirectoryUnavailable
 from ingest.queueing import enqueue_intake, queue_for
@@ -46,6 +47,14 @@ def new_intake_id() -> str:
     return f"{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
 
 
+def intake_time(intake_id: str) -> float | None:
+    """When `new_intake_id` made this id (seconds since the epoch); None for any other string."""
+    stamp = intake_id[:12]
+    if len(intake_id) != 32 or not all(c in "0123456789abcdef" for c in stamp):
+        return None
+    return int(stamp, 16) / 1000
+
+
 class Intake:
     """Accept one request: the steps and their order are the same for SMTP and webhooks."""
 
@@ -53,6 +62,13 @@ class Intake:
         self.journal, self.broker = journal, broker
 
     async def accept(
+        self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
+    ) -> Accepted | Deferred:
+        outcome = await self._accept(raw, envelope, analyse)
+        metrics.took_in(envelope, isinstance(outcome, Accepted))
+        return outcome
+
+    async def _accept(
         self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
     ) -> Accepted | Deferred:
         try:
@@ -66,6 +82,7 @@ class Intake:
         except Exception:
             log.exception("intake not durable: journal failed", extra={"intake_id": intake_id})
             return Deferred("journal")
+        metrics.decided(analysis.decision)
         queue = queue_for(analysis.decision.urgency.level)
         try:
             await asyncio.to_thread(enqueue_intake, self.broker, intake_id, queue)

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     http_listen: str = Field(
         "127.0.0.1:8025", validation_alias=_env("GUICHET_HTTP_LISTEN", "http_listen")
     )
+    # Prometheus metrics (docs/metrics.md): a port of its own for `guichet smtp` / `worker` run
+    # alone ("" = none), and the bearer token /metrics asks for (none: loopback clients only).
+    metrics_listen: str = Field(
+        "", validation_alias=_env("GUICHET_METRICS_LISTEN", "metrics_listen")
+    )
+    metrics_token: SecretStr | None = Field(
+        None, validation_alias=_env("GUICHET_METRICS_TOKEN", "metrics_token")
+    )
     support_addresses: AddressList = Field(
         ["support@dri.example"],
         validation_alias=_env("GUICHET_SUPPORT_ADDRESSES", "support_addresses"),

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from workers import metrics
 from workers.acks import retrying
 from workers.acks.answered import Answered, answered
 from workers.acks.context import build_context
@@ -158,6 +159,7 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
             storable(subject),
             None,
         )
+        metrics.ack_sent(session, ack.intake_id)
         event(
             session,
             "ack-sent",

@@ -11,6 +11,7 @@ from dramatiq.middleware import Middleware
 from sqlalchemy.orm import sessionmaker
 
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE, redis_broker
+from workers.metrics import MessageMetrics
 from workers.parking import Parking
 
 log = logging.getLogger("guichet.worker")
@@ -49,6 +50,7 @@ def make_broker(url: str | None, sessions: sessionmaker | None = None) -> dramat
     With `sessions`, messages that exhaust their retries are parked in the store."""
     broker = redis_broker(url) if url else StubBroker()
     broker.add_middleware(LogContext())
+    broker.add_middleware(MessageMetrics())
     if sessions is not None:
         broker.add_middleware(Parking(sessions))
     for queue in (URGENT_QUEUE, ROUTINE_QUEUE, ACKS_QUEUE, PAGES_QUEUE):

@@ -14,6 +14,7 @@ from ingest.analysis import Envelope, worth_another_look
 from ingest.model import Content, Decision, decision_from_dict
 from ingest.reading.contents import content_from
 from ingest.second_look import SecondLook
+from workers import metrics
 from workers.escalation.contract import account_of, guidance_for_decision
 from workers.running.runtime import Runtime, rules_for, sql_directory
 from workers.store.schema import IntakeRow, TicketRow
@@ -82,6 +83,7 @@ def _prepare_new(rt: Runtime, session: Session, intake: IntakeRow) -> Prepared:
 
 def _log_filed(filed: list[tuple[str, Outcome]]) -> None:
     for intake_id, done in filed:
+        metrics.filed(intake_id, done)
         log.info(
             "intake filed",
             extra={

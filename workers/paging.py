@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from sqlalchemy import update
 
 from ingest.rules.sender_trust import TRUSTED
+from workers import metrics
 from workers.running.runtime import Runtime
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
@@ -46,6 +47,7 @@ def send(rt: Runtime, page_id: int) -> str:
     with rt.sessions.begin() as session:
         page = session.get(PageRow, page_id)
         page.status, page.sent_at = "sent", utcnow()
+        metrics.page_sent(session)
         event(session, "paged", None, page.ticket_id, targets=summary)
     return "sent"
 

@@ -9,6 +9,7 @@ from dramatiq.middleware import Middleware
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from workers import metrics
 from workers.store.schema import ParkedRow, utcnow
 
 log = logging.getLogger("guichet.parking")
@@ -35,6 +36,7 @@ class Parking(Middleware):
                     reason=reason[:4000],
                 )
             )
+        metrics.parked(message.actor_name)
         log.error(
             "message parked",
             extra={"actor": message.actor_name, "message_id": message.message_id, "reason": reason},

@@ -6,6 +6,7 @@ import functools
 
 from aiosmtpd.smtp import SMTP, syntax
 
+from ingest import metrics
 from ingest.edges import smtp_replies as replies
 from ingest.edges import xforward
 from ingest.edges.networks import Networks
@@ -39,6 +40,7 @@ class GuichetSMTP(SMTP):
         self.trusted, self.busy, self.data_done_at = False, 0, None
         self._counted_ip: str | None = None
         self._greeted = self._verbatim = False
+        self.command = "connect"  # the command being answered, for the reply counter
         self._smtp_methods = _Commands(self._smtp_methods, self)
 
     # Connection ---------------------------------------------------------------------------
@@ -70,6 +72,7 @@ class GuichetSMTP(SMTP):
         """Say why, then hang up: for a session that is waiting for its next command."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(reply.encode() + b"\r\n")
+            metrics.smtp_reply(reply, "connect")
             self.transport.close()
 
     # Replies ------------------------------------------------------------------------------
@@ -77,6 +80,7 @@ class GuichetSMTP(SMTP):
     async def push(self, status) -> None:
         if isinstance(status, str) and not self._as_worded(status):
             status = replies.enhanced(status)
+        metrics.smtp_reply(status, self.command)
         await super().push(status)
 
     def _as_worded(self, status: str) -> bool:
@@ -164,16 +168,16 @@ class _Commands(dict):
             return None
         if self.session.sessions.shutting_down and command != "QUIT":
             return self.session.refuse_shutting_down
-        return _counted(method, self.session)
+        return _counted(method, self.session, command)
 
 
-def _counted(method, session: GuichetSMTP):
+def _counted(method, session: GuichetSMTP, command: str):
     @functools.wraps(method)
     async def run(arg):
-        session.busy += 1
+        session.busy, session.command = session.busy + 1, command
         try:
             await method(arg)
         finally:
-            session.busy -= 1
+            session.busy, session.command = session.busy - 1, "other"
 
     return run

@@ -13,6 +13,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 from typing import Protocol
 
+from ingest import metrics
 from ingest.analysis import Analysis, Envelope
 from ingest.edges.addresses import AddressBook
 from ingest.intake import Accepted, Intake
@@ -89,6 +90,7 @@ class StoredMailIntake:
     async def take(self, raw: bytes, envelope: Envelope) -> Taken:
         known = await asyncio.to_thread(self.ledger.taken, hashlib.sha256(raw).hexdigest())
         if known is not None:
+            metrics.duplicate(envelope.channel)
             return Taken("duplicate", known)
         seen: list[Analysis] = []
 

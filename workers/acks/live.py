@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from workers import metrics
 from workers.acks.check import check_sources
 from workers.acks.overlay import overlay
 from workers.acks.render import (
@@ -146,6 +147,7 @@ class TemplateSet:
 
 def _log_refused(directory: Path, version: int, problems: list) -> None:
     details = [str(p) for p in problems]
+    metrics.template_set_refused()
     log.error(
         "template set refused; the previous version stays live: %s",
         "; ".join(details),
@@ -174,4 +176,5 @@ def default_set(database: str | None = None) -> TemplateSet:
 
 def render_ack(context: dict, language: str) -> RenderedAck:
     """Subject, text and HTML of one acknowledgement, from the live template set."""
-    return default_set().render(context, language)
+    with metrics.counting_render_failures():
+        return default_set().render(context, language)

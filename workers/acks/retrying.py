@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.settings import Settings
+from workers import metrics
 from workers.acks.outbound import RelayRefused
 from workers.store.schema import AckRow, EventRow, utcnow
 from workers.store.tickets import event
@@ -52,6 +53,7 @@ def refuse(session: Session, ack_id: int, refusal: RelayRefused) -> str:
     """A permanent refusal ends it: recorded on the acknowledgement and in the ticket's trail."""
     ack = session.get(AckRow, ack_id)
     ack.status, ack.error = "refused", str(refusal)[:2000]
+    metrics.ack_failed(session, "refused")
     event(
         session,
         REFUSED,
@@ -74,10 +76,12 @@ def defer(session: Session, ack_id: int, error: str, schedule: Schedule) -> Retr
     due = now + timedelta(seconds=delay)
     if due - ack.created_at > timedelta(seconds=schedule.total):
         ack.status, ack.error = "failed", error[:2000]
+        metrics.ack_failed(session, "expired")
         event(session, EXPIRED, ack.intake_id, ack.ticket_id, ack_id=ack_id, attempts=ack.attempts)
         log.error("acknowledgement given up: %s", error, extra={"ack_id": ack_id})
         return "expired"
     ack.status, ack.error = "pending", error[:2000]
+    metrics.ack_failed(session, "deferred")
     event(
         session,
         DEFERRED,

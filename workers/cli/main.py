@@ -58,8 +58,37 @@ def run(no_web: bool) -> None:
     sys.exit(run_stack(settings, web=not no_web))
 
 
+def metrics_port(command):
+    return click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65535),
+        default=None,
+        help="Serve Prometheus metrics on 127.0.0.1:PORT (default: the metrics_listen setting).",
+    )(command)
+
+
+def _metrics(settings, port: int | None, *, queues: bool = False) -> None:
+    """A role run alone serves its own metrics (docs/metrics.md); `guichet run` does not ask."""
+    from workers.running.exposition import serve_alone
+
+    extra = []
+    if queues:
+        from workers.queue_metrics import QueueCollector
+
+        extra.append(QueueCollector(settings.broker_url))
+    server = serve_alone(settings, port, *extra)
+    if server is not None:
+        import logging
+
+        host, port = server.server_address[:2]
+        logging.getLogger("guichet.metrics").info(
+            "metrics served", extra={"listen": f"{host}:{port}"}
+        )
+
+
 @cli.command()
-def smtp() -> None:
+@metrics_port
+def smtp(metrics_port: int | None) -> None:
     """Run the SMTP listener only (production: one or more per host, behind the MX)."""
     import asyncio
 
@@ -68,6 +97,7 @@ def smtp() -> None:
     settings = get_settings()
     _logs("smtp", settings)
     _require_broker(settings)
+    _metrics(settings, metrics_port)
     asyncio.run(serve_smtp(settings))
 
 
@@ -81,13 +111,15 @@ def smtp() -> None:
     multiple=True,
     help="Consume only these queues (repeatable), e.g. tickets.urgent.",
 )
-def worker(threads: int | None, queues: tuple[str, ...]) -> None:
+@metrics_port
+def worker(threads: int | None, queues: tuple[str, ...], metrics_port: int | None) -> None:
     """Run Dramatiq workers: ticket creation, acknowledgements, on-call pages, and the sweeper."""
     from workers.running.worker_process import run_worker
 
     settings = get_settings()
     _logs("worker", settings)
     _require_broker(settings)
+    _metrics(settings, metrics_port, queues=True)
     sys.exit(
         run_worker(settings, threads=threads or settings.worker_threads, queues=set(queues) or None)
     )

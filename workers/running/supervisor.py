@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ingest.settings import Settings
+from workers.running import exposition
 from workers.running.embedded_redis import EmbeddedRedis
 from workers.store.migrate import upgrade
 
@@ -42,11 +43,13 @@ class Supervisor:
             DATABASE_URL=self.settings.database,
         )
         env["REDIS_URL"] = self.redis.url if self.redis else self.settings.broker_url
+        env.update(exposition.children_env(self.settings.home))
         return env
 
     def start(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         upgrade(self.settings.database)
+        exposition.fresh_multiprocess_dir(self.settings.home)
         if self.settings.embedded_redis:
             self.redis = EmbeddedRedis(
                 self.settings.home / "redis", socket=self.settings.redis_socket
@@ -75,6 +78,7 @@ class Supervisor:
         while not self.stopping.wait(0.5):
             for child in self.children:
                 if child.process and child.process.poll() is not None:
+                    exposition.process_exited(self.settings.home, child.process.pid)
                     child.restarts = [t for t in child.restarts if time.monotonic() - t < 60] + [
                         time.monotonic()
                     ]

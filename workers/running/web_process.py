@@ -18,7 +18,9 @@ from ingest.edges.webhook.limits import WebhookSettings
 from ingest.edges.webhook.ports import Services
 from ingest.settings import Settings, host_port
 from workers.admin.app import mount as admin_mount
+from workers.queue_metrics import QueueCollector
 from workers.running.edges import build_intake, build_parser
+from workers.running.exposition import metrics_route
 from workers.store.engine import engine_for, session_factory
 from workers.store.idempotency import SqlIdempotency
 from workers.store.partners import SqlPartners, secret_box
@@ -108,6 +110,11 @@ def with_console(settings: Settings, edge: Starlette) -> Starlette:
     """The webhook app with /admin (the console) mounted after its own routes: a webhook
     request is routed exactly as before, and pays nothing for the console. An app-level
     route such as /metrics is added the same way."""
+    edge.router.routes.append(
+        metrics_route(
+            settings, QueueCollector(settings.broker_url, session_factory(settings.database))
+        )
+    )
     edge.router.routes.append(admin_mount(settings))
     return edge
 

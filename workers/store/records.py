@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
+from workers import metrics
 from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow
 
@@ -90,6 +91,7 @@ def record_ack(
 ) -> list[int]:
     skip_reason = plan.skip_reason()
     status = "skipped" if skip_reason else "pending"
+    metrics.ack_recorded(session, skip_reason)
     ack = AckRow(
         ticket_id=ticket.id,
         intake_id=intake.id,
@@ -124,6 +126,7 @@ def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Pl
         )
         ticket.review = storable("; ".join(filter(None, (ticket.review, note))))
         event(session, "page-limited", intake.id, ticket.id, reason=refused)
+        metrics.page_limited(session)
         return []
     page = PageRow(ticket_id=ticket.id, due_at=plan.page_at, sender_trust=plan.sender_trust)
     session.add(page)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ingest import metrics
 from ingest.edges.webhook import alertmanager, openapi, raw_mime
 from ingest.edges.webhook.accepting import accept_mail, accept_request, status_url
 from ingest.edges.webhook.gate import Gate, client_ip
@@ -35,6 +36,7 @@ def guarded(handler):
         try:
             return await handler(self, request)
         except Problem as problem:
+            metrics.webhook_problem(request.method, problem.kind, problem.status)
             return problem.response()
         except Exception:
             log.exception("unexpected failure in %s %s", request.method, request.url.path)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from cachetools import TTLCache
 from starlette.requests import Request
 
+from ingest import metrics
 from ingest.edges.webhook import signatures
 from ingest.edges.webhook.limits import RateLimiter, WebhookSettings
 from ingest.edges.webhook.ports import PARTNER_NAME, Partner, Partners
@@ -62,6 +63,7 @@ class Gate:
 
     def refused(self, request: Request, failure: signatures.AuthFailure) -> Problem:
         self.failures.take(client_ip(request))
+        metrics.signature_failed(failure.kind)
         return Problem(failure.kind, failure.detail)
 
     async def known(self, request: Request, name: str | None, *, signed_only: bool) -> None:

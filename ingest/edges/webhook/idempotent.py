@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 
+from ingest import metrics
 from ingest.edges.webhook.ports import Idempotency
 from ingest.edges.webhook.problems import MEDIA_TYPE, Problem
 
@@ -48,5 +49,6 @@ def _repeat(seen, digest: str) -> Response:
             "the first request with this key is still being processed; retry shortly",
             retry_after=1,
         )
+    metrics.duplicate("webhook")  # answered with the first answer: a duplicate intake
     media = MEDIA_TYPE if seen.status >= 400 else "application/json"
     return Response(seen.body, seen.status, headers={REPLAYED_HEADER: "true"}, media_type=media)

@@ -63,6 +63,10 @@ class Problem(Exception):
             {"Retry-After": str(retry_after)} if retry_after is not None else {}
         )
 
+    @property
+    def status(self) -> int:
+        return TYPES[self.kind].status
+
     def response(self) -> Response:
         kind = TYPES[self.kind]
         body = {
