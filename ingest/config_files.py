@@ -7,7 +7,10 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+from ingest.shipped_files import shipped
+
+CONFIG_DIR_ENV = "GUICHET_CONFIG_DIR"
+DEFAULT_CONFIG_DIR = shipped("config")
 
 
 class ConfigError(RuntimeError):
@@ -16,7 +19,7 @@ class ConfigError(RuntimeError):
 
 def config_dir() -> Path:
     """`GUICHET_CONFIG_DIR` when set, else the `config/` folder shipped with guichet."""
-    return Path(os.environ.get("GUICHET_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    return Path(os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR)
 
 
 @lru_cache(maxsize=32)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import dramatiq
 
-from ingest import metrics
+from ingest import log_context, metrics
 from ingest.analysis import Analysis, Envelope
 from ingest.directory import DirectoryUnavailable
 from ingest.queueing import enqueue_intake, queue_for
@@ -77,6 +77,12 @@ class Intake:
             log.warning("intake deferred: the directory cannot be read")
             return Deferred("journal")
         intake_id = new_intake_id()
+        with log_context.request(intake_id=intake_id):
+            return await self._commit(intake_id, raw, envelope, analysis)
+
+    async def _commit(
+        self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis
+    ) -> Accepted | Deferred:
         try:
             await asyncio.to_thread(self.journal.record, intake_id, envelope, raw, analysis)
         except Exception:

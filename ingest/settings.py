@@ -209,7 +209,10 @@ class Settings(BaseSettings):
     oncall_webhook: str | None = Field(
         None, validation_alias=_env("GUICHET_ONCALL_WEBHOOK", "oncall_webhook")
     )
-    log_format: str = Field("json", validation_alias=_env("GUICHET_LOG_FORMAT", "log_format"))
+    # "auto": readable coloured lines on a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = Field(
+        "auto", validation_alias=_env("GUICHET_LOG_FORMAT", "log_format")
+    )
     mailboxes: list[Mailbox] = Field(
         [], validation_alias=_env("GUICHET_MAILBOXES", "mailboxes")
     )  # IMAP mailboxes `guichet fetch` reads (JSON list in the environment)

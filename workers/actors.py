@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from ingest import log_context
 from ingest.queueing import CREATE_TICKET, ROUTINE_QUEUE
 from workers import acknowledge, filing, paging
 from workers.acks.retrying import Retry
@@ -25,6 +26,7 @@ MAX_DELAY_MS = 6 * 24 * 3600 * 1000  # Redis broker limit is 7 days; re-check on
 def create_ticket(intake_id: str) -> None:
     """Create or thread the ticket of one stored intake; idempotent on the intake id."""
     outcome = filing.file(runtime(), intake_id)
+    log_context.bind(ticket=outcome.number)  # the lines that follow name the ticket too
     for ack_id in outcome.ack_ids:
         send_ack.send(ack_id, 0)
     for page_id in outcome.page_ids:

@@ -10,7 +10,9 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from sqlalchemy.orm import sessionmaker
 
+from ingest import log_context
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE, redis_broker
+from workers.log_ids import of_message
 from workers.metrics import MessageMetrics
 from workers.parking import Parking
 
@@ -20,9 +22,16 @@ ACKS_QUEUE = "acks"
 
 
 class LogContext(Middleware):
-    """Every log line an actor writes carries the message id and actor name."""
+    """Every log line an actor writes — and Dramatiq's own about it — carries the ids of the
+    request it works for (intake, ticket; `workers.log_ids`) until the message is done."""
+
+    def __init__(self, sessions: sessionmaker | None = None):
+        self.sessions = sessions
 
     def before_process_message(self, broker, message):
+        log_context.clear()
+        if self.sessions is not None:
+            log_context.bind(**of_message(self.sessions, message.actor_name, message.args))
         log.debug(
             "processing",
             extra={
@@ -43,13 +52,17 @@ class LogContext(Middleware):
                     "actor_args": list(message.args),
                 },
             )
+        log_context.clear()
+
+    def after_skip_message(self, broker, message):
+        log_context.clear()
 
 
 def make_broker(url: str | None, sessions: sessionmaker | None = None) -> dramatiq.Broker:
     """Redis for `url`; a StubBroker when `url` is None (unit tests of actors only).
     With `sessions`, messages that exhaust their retries are parked in the store."""
     broker = redis_broker(url) if url else StubBroker()
-    broker.add_middleware(LogContext())
+    broker.add_middleware(LogContext(sessions))
     broker.add_middleware(MessageMetrics())
     if sessions is not None:
         broker.add_middleware(Parking(sessions))

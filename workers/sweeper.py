@@ -13,6 +13,7 @@ import dramatiq
 from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
+from workers import recovery
 from workers.acknowledge import CLAIMED
 from workers.acks.retrying import chain_alive
 from workers.running.runtime import Runtime
@@ -25,6 +26,8 @@ log = logging.getLogger("guichet.sweeper")
 # abandoned after this: far longer than any relay session (each smtplib step times out
 # after 30 s) plus `acknowledge.RECORD_PATIENCE`.
 CLAIM_LEASE = timedelta(minutes=10)
+WATCH_EVERY = 1.0  # seconds between two looks at the Redis server's identity
+RECHECK_AFTER = 10.0  # seconds after a new Redis server life before the second recovery
 _requeued: dict[int, float] = {}  # ack id → monotonic time this process last re-enqueued it
 
 
@@ -125,18 +128,48 @@ def _release_claim(session, ack_id: int) -> bool:
 
 
 class Sweeper(threading.Thread):
-    """Runs `sweep_once` every interval until stopped; errors are logged, never fatal."""
+    """Runs `sweep_once` every interval until stopped, and `recovery.recover` as soon as it
+    sees a new Redis server life (or Redis again after an outage); errors are logged, never
+    fatal."""
 
     def __init__(self, rt: Runtime, broker: dramatiq.Broker):
         super().__init__(name="guichet-sweeper", daemon=True)
         self.rt, self.broker, self.stopping = rt, broker, threading.Event()
+        self.client = getattr(broker, "client", None)
+        self.server: str | None = None  # run id of the Redis server last seen
+        self.again: tuple[float, str] | None = None  # (when, run id): the second look
 
     def run(self) -> None:
-        while not self.stopping.wait(self.rt.settings.sweep_interval):
-            try:
-                sweep_once(self.rt, self.broker)
-            except Exception as exc:
-                log.warning("sweep failed: %s", exc)
+        due = time.monotonic() + self.rt.settings.sweep_interval
+        while not self.stopping.wait(min(WATCH_EVERY, self.rt.settings.sweep_interval)):
+            self._watch_redis()
+            if time.monotonic() >= due:
+                due = time.monotonic() + self.rt.settings.sweep_interval
+                try:
+                    sweep_once(self.rt, self.broker)
+                except Exception as exc:
+                    log.warning("sweep failed: %s", exc)
+
+    def _watch_redis(self) -> None:
+        if self.client is None:
+            return
+        try:
+            server = recovery.server_id(self.client)
+            if server != self.server:
+                if self.server is not None:  # not at start: the first sweep covers that
+                    log.warning("Redis is back", extra={"run_id": server})
+                    recovery.recover(self.rt, self.broker, self.client, server)
+                    # Once more when the edges' and workers' calls begun during the outage
+                    # have all ended (their socket timeouts are 5 s).
+                    self.again = (time.monotonic() + RECHECK_AFTER, server)
+                self.server = server
+            if self.again and time.monotonic() >= self.again[0]:
+                recovery.recover(self.rt, self.broker, self.client, f"{self.again[1]}:again")
+                self.again = None
+        except Exception as exc:  # unreachable now: recover when it answers again
+            if self.server != "":
+                log.warning("Redis unreachable: %s", exc)
+            self.server = "" if self.server is not None else None
 
     def stop(self) -> None:
         self.stopping.set()

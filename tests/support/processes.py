@@ -139,7 +139,9 @@ class RestartableRedis:
     """A test-owned redis-server on a fixed port with its append-only file (fsync always)."""
 
     def __init__(self, directory: Path, port: int):
-        self.server = EmbeddedRedis(directory, port=port, socket=None, appendonly=True)
+        self.server = EmbeddedRedis(
+            directory, port=port, socket=None, appendonly=True, fsync="always"
+        )
         self.restarts = 0
 
     @property

@@ -14,12 +14,13 @@ from pathlib import Path
 from jinja2 import FunctionLoader, StrictUndefined, pass_context
 from jinja2.sandbox import SandboxedEnvironment
 
+from ingest.shipped_files import shipped
 from workers.acks.wrapping import wrap_text
 
 log = logging.getLogger("guichet.templates")
 
 TEMPLATES_DIR_ENV = "GUICHET_TEMPLATES_DIR"
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+DEFAULT_TEMPLATES_DIR = shipped("templates")
 DATES_FILE = "_dates.toml"
 PARTS = ("subject", "txt", "html")
 FALLBACK_LANGUAGES = ("en", "fr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,10 +10,12 @@ import click
 # Command modules import only click at load time: `guichet --help` stays fast, and each
 # command imports what it needs (SQLAlchemy, Dramatiq, flanker…) when it runs.
 from workers.cli.admins_cmd import admins
+from workers.cli.config_cmd import config
 from workers.cli.directory_cmd import directory
 from workers.cli.errors import GuichetGroup, UserError
 from workers.cli.explain_cmd import eval_corpus, explain
 from workers.cli.fetch_cmd import fetch
+from workers.cli.health_cmd import health
 from workers.cli.outbox_cmd import outbox
 from workers.cli.parked_cmd import parked_group
 from workers.cli.partners_cmd import partners
@@ -38,12 +41,21 @@ def _logs(role: str, settings) -> None:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(package_name="guichet")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    default=None,
+    help="Log lines: text (coloured on a terminal), json, or auto (text on a terminal, json "
+    "otherwise). Default: the log_format setting (GUICHET_LOG_FORMAT).",
+)
+def cli(log_format: str | None) -> None:
     """guichet — intake for technical support: SMTP and webhooks in, tickets and acknowledgements out.
 
     Settings come from the environment (GUICHET_HOME, DATABASE_URL, REDIS_URL, …) and
     config/settings.toml; with none set, everything lives under ./var.
     """
+    if log_format:  # an environment variable: the roles `guichet run` starts inherit it
+        os.environ["GUICHET_LOG_FORMAT"] = log_format
 
 
 @cli.command()
@@ -51,11 +63,15 @@ def cli() -> None:
 def run(no_web: bool) -> None:
     """Run the whole stack on this machine: embedded Redis (unless REDIS_URL is set), workers,
     SMTP listener and HTTP app. Ctrl-C or SIGTERM stops accepting, drains, stops Redis, exits 0."""
+    from workers.running.home_lock import AlreadyRunning
     from workers.running.supervisor import run as run_stack
 
     settings = get_settings()
     _logs("run", settings)
-    sys.exit(run_stack(settings, web=not no_web))
+    try:
+        sys.exit(run_stack(settings, web=not no_web))
+    except AlreadyRunning as exc:
+        raise UserError(str(exc)) from None
 
 
 def metrics_port(command):
@@ -149,6 +165,7 @@ def db_upgrade() -> None:
     from workers.store.migrate import upgrade
 
     settings = get_settings()
+    _logs("db", settings)
     upgrade(settings.database)
     click.echo(f"schema is current: {_safe_url(settings.database)}")
 
@@ -178,6 +195,8 @@ cli.add_command(outbox)
 cli.add_command(admins)
 cli.add_command(fetch)
 cli.add_command(replay)
+cli.add_command(config)
+cli.add_command(health)
 
 if __name__ == "__main__":
     cli()

@@ -29,13 +29,20 @@ class EmbeddedRedis:
     """A redis-server child process with its append-only file under `directory`."""
 
     def __init__(
-        self, directory: Path, *, port: int = 0, socket: Path | None = None, appendonly: bool = True
+        self,
+        directory: Path,
+        *,
+        port: int = 0,
+        socket: Path | None = None,
+        appendonly: bool = True,
+        fsync: str = "everysec",
     ):
         # Absolute: redis-server changes into --dir before it opens its log file.
         self.directory, self.port, self.appendonly = Path(directory).resolve(), port, appendonly
         self.socket = (
             socket if socket is not None else (None if port else self.directory / "redis.sock")
         )
+        self.fsync = fsync
         self.process: subprocess.Popen | None = None
 
     @property
@@ -52,20 +59,28 @@ class EmbeddedRedis:
             "--bind",
             "127.0.0.1",
         ]
+        # The journal (the database) is the durable copy of every intake, committed before the
+        # 250; the queues only point at it, and what a crash loses of their last second is
+        # re-enqueued by the sweeper (workers/recovery.py). So: one fsync a second at most,
+        # none when idle — not one per queue operation (see docs/operations.md, "Redis").
         args += [
             "--save",
             "",
             "--appendonly",
             "yes" if self.appendonly else "no",
             "--appendfsync",
-            "always",
+            self.fsync,
+            # Idle consumers' polls and heartbeats still append ~14 KB/s; rewriting once the
+            # file passes 8 MB (not the default 64 MB) keeps an idle home small.
+            "--auto-aof-rewrite-min-size",
+            "8mb",
         ]
         args += ["--logfile", str(self.directory / "redis.log"), "--daemonize", "no"]
         if self.socket:
             args += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
         return args
 
-    def start(self, timeout: float = 10) -> EmbeddedRedis:
+    def start(self, timeout: float = 10, pass_fds: tuple[int, ...] = ()) -> EmbeddedRedis:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.socket and self.socket.exists():
             self.socket.unlink()  # stale from a crash; redis-server would refuse to bind
@@ -74,9 +89,16 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
         self._wait_ready(timeout)
         return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process else None
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=1)

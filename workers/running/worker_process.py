@@ -11,6 +11,7 @@ import dramatiq
 from ingest.settings import Settings
 from workers import actors
 from workers.broker import install, make_broker
+from workers.running.heartbeat import Heartbeat
 from workers.running.runtime import Runtime, set_runtime
 from workers.store.migrate import upgrade
 from workers.sweeper import Sweeper
@@ -27,11 +28,13 @@ def start_worker(
     broker = install(make_broker(settings.broker_url, rt.sessions), actors.ALL)
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=100)
     worker.start()
+    beat = Heartbeat(settings.home, lambda: all(t.is_alive() for t in worker.workers)).start()
     sweeper = Sweeper(rt, broker) if sweep else None
     if sweeper:
         sweeper.start()
 
     def stop(timeout_ms: int = 30_000) -> None:
+        beat.stop()
         if sweeper:
             sweeper.stop()
         worker.stop(timeout=timeout_ms)  # finishes the messages in hand, requeues the rest

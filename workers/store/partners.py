@@ -33,11 +33,26 @@ def secret_box(home: Path) -> Fernet:
         return Fernet(os.environ[KEY_ENV].encode())
     path = Path(home) / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(Fernet.generate_key())
+        _create_key(path)
     return Fernet(path.read_bytes().strip())
+
+
+def _create_key(path: Path) -> None:
+    """Written whole under another name, then linked into place: several processes starting
+    at once on one shared home (containers on one volume) all end up with the one key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(Fernet.generate_key())
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(draft, path)  # fails if another process linked its key first: keep that one
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 @dataclass(frozen=True)
