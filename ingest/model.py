@@ -73,6 +73,10 @@ class Identity:
     sender_declared: bool = False  # From address is a declared contact email of the account
     sender_authenticated: bool | None = None  # None: no authentication result available
     auth: dict = field(default_factory=dict)  # {"spf": ..., "dkim": ..., "dmarc": ...}
+    # "declared" | "authenticated" | "unknown" | "failed" (ingest/rules/sender_trust.py): who may
+    # receive what of this request, and whether it may page freely. Unknown until shown.
+    sender_trust: str = "unknown"
+    trust_why: str = ""
     missing: list[str] = field(default_factory=list)  # "client_number", "contact_name"
 
 

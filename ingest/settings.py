@@ -162,12 +162,37 @@ class Settings(BaseSettings):
     trusted_authserv_ids: AddressList = Field(
         [], validation_alias=_env("GUICHET_TRUSTED_AUTHSERV_IDS", "trusted_authserv_ids")
     )
+    dkim_dns: bool = Field(True, validation_alias=_env("GUICHET_DKIM_DNS", "dkim_dns"))
+    dkim_dns_timeout: float = Field(
+        2.0, validation_alias=_env("GUICHET_DKIM_DNS_TIMEOUT", "dkim_dns_timeout")
+    )
+    dkim_dns_budget: int = Field(
+        2, validation_alias=_env("GUICHET_DKIM_DNS_BUDGET", "dkim_dns_budget")
+    )
     ticket_tag: str = Field("DRI", validation_alias=_env("GUICHET_TICKET_TAG", "ticket_tag"))
     ack_rate_limit: int = Field(
         5, validation_alias=_env("GUICHET_ACK_RATE_LIMIT", "ack_rate_limit")
     )
     ack_rate_period: int = Field(
         3600, validation_alias=_env("GUICHET_ACK_RATE_PERIOD", "ack_rate_period")
+    )
+    ack_rate_domain_limit: int = Field(
+        30, validation_alias=_env("GUICHET_ACK_RATE_DOMAIN_LIMIT", "ack_rate_domain_limit")
+    )
+    ack_rate_global_limit: int = Field(
+        300, validation_alias=_env("GUICHET_ACK_RATE_GLOBAL_LIMIT", "ack_rate_global_limit")
+    )
+    ack_minimal_subject_chars: int = Field(
+        80, validation_alias=_env("GUICHET_ACK_MINIMAL_SUBJECT_CHARS", "ack_minimal_subject_chars")
+    )
+    page_unknown_per_account: int = Field(
+        2, validation_alias=_env("GUICHET_PAGE_UNKNOWN_PER_ACCOUNT", "page_unknown_per_account")
+    )
+    duplicate_window_hours: float = Field(
+        24.0, validation_alias=_env("GUICHET_DUPLICATE_WINDOW_HOURS", "duplicate_window_hours")
+    )
+    page_unknown_total: int = Field(
+        6, validation_alias=_env("GUICHET_PAGE_UNKNOWN_TOTAL", "page_unknown_total")
     )
     worker_threads: int = Field(
         8, validation_alias=_env("GUICHET_WORKER_THREADS", "worker_threads")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# DKIM keys are never looked up in DNS by the tests, in this process or any it starts
+# (ingest/rules/dkim_keys.py): a signature without an injected key is a "temperror".
+os.environ.setdefault("GUICHET_DKIM_DNS", "false")
+
 import pytest
 
 from tests.support.services import PostgresDatabases, SmtpSink, start_redis, unavailable

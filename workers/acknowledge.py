@@ -28,6 +28,7 @@ from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.store.tickets import event
+from workers.trust_gate import MINIMAL, NONE, ack_choice
 
 log = logging.getLogger("guichet.ack")
 
@@ -163,8 +164,17 @@ def render_for(rt: Runtime, ticket: TicketRow, intake: IntakeRow, about: Answere
         ack_kind=about.kind,
         channel=about.channel,
         reference=about.reference,
+        variant=_variant(decision, about.kind),
+        excerpt_chars=rt.settings.ack_minimal_subject_chars,
     )
     return render_ack(context, decision.language)
+
+
+def _variant(decision, kind: str) -> str:
+    """The variant to render; "none" is skipped at filing, so only a row older than sender
+    trust can reach here with it: it gets the cautious one."""
+    variant = ack_choice(decision, kind).variant
+    return MINIMAL if variant == NONE else variant
 
 
 def build(rt: Runtime, ack_id: int):

@@ -8,6 +8,7 @@ from datetime import datetime
 from ingest.analysis import Analysis, Envelope
 from ingest.edges.addresses import AddressBook
 from ingest.edges.stored_mail import stored_envelope
+from ingest.model import Decision
 from workers.acks.context import build_context
 from workers.acks.live import render_ack
 from workers.escalation.contract import guidance_for_decision
@@ -15,6 +16,7 @@ from workers.escalation.guidance import Guidance
 from workers.escalation.policy import default_policy
 from workers.running.runtime import Runtime
 from workers.store.threading import tag_for
+from workers.trust_gate import FULL, NONE, ack_choice, page_is_limited
 
 PREVIEW_NUMBER = 999999  # stands for the ticket number a real intake would get
 
@@ -64,14 +66,43 @@ def report(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: Envelo
         "guidance": guidance_json(guidance),
         "trail": [asdict(f) for f in d.trail],
         "parse_error": analysis.error,
+        "sender_trust": {"trust": d.identity.sender_trust, "why": d.identity.trust_why},
+        "ack_variant": ack_variant(d),
+        "page": page_plan(rt, d, guidance),
         "ack": None,
     }
-    if d.suppression.acknowledge:
-        out["ack"] = preview_ack(rt, analysis, guidance, envelope)
+    if d.suppression.acknowledge and out["ack_variant"]["variant"] != NONE:
+        out["ack"] = preview_ack(rt, analysis, guidance, envelope, out["ack_variant"]["variant"])
     return out
 
 
-def preview_ack(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: Envelope) -> dict:
+def ack_variant(d: Decision) -> dict:
+    if not d.suppression.acknowledge:
+        return {"variant": NONE, "why": f"never acknowledged: {d.suppression.skip_reason}"}
+    choice = ack_choice(d)
+    return {"variant": choice.variant, "why": choice.why}
+
+
+def page_plan(rt: Runtime, d: Decision, guidance: Guidance) -> dict:
+    """Whether a page would be sent and whether the unknown-sender budget applies (a dry run:
+    the budget itself is neither read nor spent)."""
+    s = rt.settings
+    limited = guidance.oncall_page_at is not None and page_is_limited(d)
+    limit = (
+        f"sender {d.identity.sender_trust}: the page says so, and at most "
+        f"{s.page_unknown_per_account} per account and {s.page_unknown_total} in all per hour; "
+        "past that the ticket goes to the support desk instead"
+    )
+    return {
+        "at": guidance.oncall_page_at.isoformat() if guidance.oncall_page_at else None,
+        "limit_applies": limited,
+        "limit": limit if limited else None,
+    }
+
+
+def preview_ack(
+    rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: Envelope, variant: str = FULL
+) -> dict:
     subject = analysis.content.subject if analysis.content else ""
     context = build_context(
         ticket_number=PREVIEW_NUMBER,
@@ -80,6 +111,8 @@ def preview_ack(rt: Runtime, analysis: Analysis, guidance: Guidance, envelope: E
         decision=analysis.decision,
         guidance=guidance,
         received_at=envelope.received_at,
+        variant=variant,
+        excerpt_chars=rt.settings.ack_minimal_subject_chars,
     )
     rendered = render_ack(context, analysis.decision.language)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from workers.store.tickets import (
     opens_ticket,
     pending_work,
 )
+from workers.trust_gate import IDENTIFIED, MINIMAL, RECEIVED, ack_choice, page_is_limited
 
 log = logging.getLogger("guichet.filing")
 FILED = ("ticketed", "duplicate")
@@ -76,7 +78,7 @@ def _prepare_new(rt: Runtime, session: Session, intake: IntakeRow) -> Prepared:
     prepared = _prepare(rt, session, intake, 0)
     tag = rt.settings.ticket_tag
     if not prepared.parents and opens_ticket(
-        session, intake, prepared.content, prepared.decision, tag
+        session, intake, prepared.content, prepared.decision, tag, duplicate_window(rt)
     ):
         prepared.plan.settle_limit()
     return prepared
@@ -131,10 +133,17 @@ def _file_locked(
             earlier.add_work(_file_locked(rt, session, row, parent, filed))
     p = prepared
     tag = rt.settings.ticket_tag
-    outcome = file_intake(session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm)
+    outcome = file_intake(
+        session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm, duplicate_window(rt)
+    )
     filed.append((intake.id, outcome))
     outcome.add_work(earlier)
     return outcome
+
+
+def duplicate_window(rt: Runtime) -> timedelta:
+    """How long content alone (no Message-ID, no partner reference) makes a copy."""
+    return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
 def _lock(session: Session, intake_id: str) -> IntakeRow:
@@ -198,17 +207,28 @@ def _second_look_for(database: str, rules) -> SecondLook:
     return SecondLook(functools.partial(sql_directory, database), rules)
 
 
-def _plan(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Plan:
+def _plan(
+    rt: Runtime, intake: IntakeRow, content: Content, decision: Decision, kind: str = RECEIVED
+) -> Plan:
     guidance = guidance_for_decision(decision, rt.directory, intake.received_at)
     recipient = _ack_recipient(intake, content)
+    choice = ack_choice(decision, kind)
+    minimal = choice.variant == MINIMAL
     return Plan(
         ack_recipient=recipient,
-        ack_skip_reason=_skip_reason(decision, recipient),
-        ack_allowed=rt.ack_limiter.allow,
+        ack_skip_reason=_skip_reason(decision, recipient) or choice.skip_reason,
+        ack_variant=f"{choice.variant}: {choice.why}",
+        ack_refusal=lambda to: rt.ack_limiter.refusal(to, minimal),
         page_at=None if intake.channel == "replay" else guidance.oncall_page_at,  # past mail
         gti_deadline=guidance.gti_deadline,
         urgency=decision.urgency.level,
+        page_refusal=_page_budget(rt, decision) if page_is_limited(decision) else None,
+        sender_trust=decision.identity.sender_trust,
     )
+
+
+def _page_budget(rt: Runtime, decision: Decision):
+    return lambda: rt.page_limiter.refusal(decision.identity.client_number)
 
 
 def _confirmation(rt: Runtime, intake: IntakeRow, content: Content, decision: Decision) -> Confirm:
@@ -217,7 +237,7 @@ def _confirmation(rt: Runtime, intake: IntakeRow, content: Content, decision: De
 
     def plan(ticket: TicketRow) -> Plan:
         urgency = reidentified_urgency(rt, ticket, decision)
-        return _plan(rt, intake, content, replace(decision, urgency=urgency))
+        return _plan(rt, intake, content, replace(decision, urgency=urgency), IDENTIFIED)
 
     return plan
 

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 from sqlalchemy import update
 
+from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
 from workers.running.runtime import Runtime
 from workers.store.schema import PageRow, TicketRow, utcnow
@@ -60,6 +61,7 @@ def _deliver(rt: Runtime, page_id: int) -> list[str]:
             "client_number": ticket.client_number,
             "subject": ticket.subject,
             "urgency": ticket.urgency,
+            **sender_notice(page.sender_trust),
         }
     targets = []
     if rt.settings.oncall_email:
@@ -76,11 +78,24 @@ def _deliver(rt: Runtime, page_id: int) -> list[str]:
     return targets
 
 
+def sender_notice(trust: str | None) -> dict:
+    """What a page says of its sender: nothing more when trusted (or older than sender trust)."""
+    if trust is None or trust in TRUSTED:
+        return {"sender_trust": trust} if trust else {}
+    return {
+        "sender_trust": trust,
+        "sender_flag": " (sender not verified)",
+        "sender_notice": "The sender's address is not declared on the account and its mail is not "
+        "authenticated: check with the customer before acting.",
+    }
+
+
 def _page_mail(rt: Runtime, payload: dict) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"] = rt.settings.ack_from, rt.settings.oncall_email
     message["Subject"] = (
-        f"[{rt.settings.ticket_tag} #{payload['ticket']}] URGENT {payload['subject']}"[:250]
+        f"[{rt.settings.ticket_tag} #{payload['ticket']}] URGENT{payload.get('sender_flag', '')} "
+        f"{payload['subject']}"[:250]
         .replace("\r", " ")
         .replace("\n", " ")
     )

@@ -171,14 +171,67 @@ def candidates(content: Content, split: Split) -> list[Candidate]:
     return [c for source in SOURCES for c in source.candidates(content, split)]
 
 
+# Sources where the writer states a name as theirs; the others are lines read for one.
+STATED = frozenset({"declared", "name-line", "from"})
+
+
+def bounded(found: list[Candidate]) -> tuple[list[Candidate], str | None]:
+    """The candidates worth matching, or why the mail offers too many names to match any.
+
+    The bounds (config/vocabulary.toml) keep one mail from trying a list of names against an
+    account: a stated name of more than `max_name_words` words is a list; more than
+    `max_names_offered` distinct stated names, or more than `max_name_lines` distinct lines read
+    for a name, is a list too. A longer line read for a name is a sentence and is passed over."""
+    v = _vocab()
+    limit = v["max_name_words"]
+    kept, stated, lines = [], set(), set()
+    for candidate in found:
+        tokens = name_tokens(candidate.text)
+        if candidate.source == "introduction" and len(tokens) > limit:
+            tokens = tokens[:limit]  # the rest of the sentence after "je suis"
+            candidate = Candidate(candidate.source, " ".join(tokens))
+        if len(tokens) > limit:
+            if candidate.source in STATED:
+                return (
+                    [],
+                    f"the {candidate.source} name holds {len(tokens)} words (at most {limit})",
+                )
+            continue
+        (stated if candidate.source in STATED else lines).add(frozenset(tokens))
+        kept.append(candidate)
+    if len(stated) > v["max_names_offered"]:
+        return [], f"{len(stated)} names stated (at most {v['max_names_offered']})"
+    if len(lines) > v["max_name_lines"]:
+        return [], f"{len(lines)} lines offer a name (at most {v['max_name_lines']})"
+    return kept, None
+
+
+def _conflict(found: list[Candidate], account: Account) -> str | None:
+    """Stated names that match different contacts: the writer cannot be all of them."""
+    named = {
+        contact.name
+        for candidate in found
+        if candidate.source in STATED
+        for contact in account.contacts
+        if matches(candidate.text, contact)
+    }
+    return f"stated names match {len(named)} different contacts" if len(named) > 1 else None
+
+
 def match_contact(
     content: Content, split: Split, account: Account | None
 ) -> tuple[NameMatch | None, list[Finding]]:
     """The first candidate that names a contact declared on this account, with its findings."""
-    found = candidates(content, split)
+    offered = candidates(content, split)
+    found, refused = bounded(offered)
+    if refused:
+        return None, [Finding("too-many-names", FIELD, None, f"unverified: {refused}")]
     if account is None:
-        why = f"{len(found)} name candidate(s), but no known account to match them against"
+        why = f"{len(offered)} name candidate(s), but no known account to match them against"
         return None, [Finding("no-account", FIELD, None, why)]
+    conflict = _conflict(found, account)
+    if conflict:
+        return None, [Finding("conflicting-names", FIELD, None, f"unverified: {conflict}")]
     for candidate in found:
         contact = next((c for c in account.contacts if matches(candidate.text, c)), None)
         if contact:

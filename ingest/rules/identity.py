@@ -8,6 +8,7 @@ from ingest.reading.text_split import split_text
 from ingest.rules.client_number import find_client_number
 from ingest.rules.contact_name import match_contact
 from ingest.rules.sender_auth import authenticate
+from ingest.rules.sender_trust import normalise_address, sender_trust
 
 # What an unverified acknowledgement asks for: always both items, so that a wrong number and a
 # right number with a wrong name read the same (no account enumeration).
@@ -15,11 +16,12 @@ ASK_WHEN_UNVERIFIED = ("client_number", "contact_name")
 
 
 def _sender_declared(content: Content, account: Account | None) -> bool:
-    sender = (content.from_address or "").strip().lower()
+    """The From address is a declared contact's address (compared normalised: case, +tag)."""
+    sender = normalise_address(content.from_address)
     return bool(
         account
         and sender
-        and any(c.email and c.email.strip().lower() == sender for c in account.contacts)
+        and any(c.email and normalise_address(c.email) == sender for c in account.contacts)
     )
 
 
@@ -52,6 +54,7 @@ def identify(
         content, trusted_authserv_ids=trusted_authserv_ids, raw=raw
     )
     verified = account is not None and name is not None
+    trust, trust_found = sender_trust(content, account, auth, authenticated)
     identity = Identity(
         status="verified" if verified else "unverified",
         client_number=number.number if number else None,
@@ -62,6 +65,8 @@ def identify(
         sender_declared=_sender_declared(content, account),
         sender_authenticated=authenticated,
         auth=auth,
+        sender_trust=trust,
+        trust_why=trust_found.why,
         missing=[] if verified else list(ASK_WHEN_UNVERIFIED),
     )
-    return identity, [*trail, *found, *auth_found, _status(identity)]
+    return identity, [*trail, *found, *auth_found, trust_found, _status(identity)]

@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 import dkim
 
 from ingest.model import Content, Finding
+from ingest.rules.dkim_keys import KeyLookup, default_lookup
 
 FIELD = "sender_authenticated"
 METHODS = ("spf", "dkim", "dmarc")
 _COMMENT = re.compile(r"\([^()]*\)")
 _RESULT = re.compile(r"^\s*(spf|dkim|dmarc)\s*=\s*([a-z]+)(.*)$", re.I | re.S)
-_PROPERTY = re.compile(r"([a-z]+\.[a-z-]+)\s*=\s*\"?([^\s;\"]+)", re.I)
+# The look-behind makes a property name start only at a word's start: a long run of letters
+# is then scanned once, not once per starting position (quadratic).
+_PROPERTY = re.compile(r"(?<![a-z.-])([a-z]+\.[a-z-]+)\s*=\s*\"?([^\s;\"]+)", re.I)
+# An Authentication-Results header our own MTA writes is a few hundred characters; a longer
+# one is not ours, whatever authserv-id it claims, and is not parsed at all.
+MAX_HEADER = 4096
 
 
 @dataclass
@@ -63,18 +69,23 @@ class TrustedHeader:
 
     def check(self, content: Content, trusted: set[str], raw: bytes | None) -> AuthResults | None:
         for value in content.header_all("Authentication-Results"):
-            authserv_id, found = parse_authentication_results(value)
-            if authserv_id in trusted:
-                return found
+            if len(value) <= MAX_HEADER and authserv_id_of(value) in trusted:
+                return parse_authentication_results(value)[1]
         return None
+
+
+def authserv_id_of(value: str) -> str:
+    """The authserv-id alone (first word before the first ";"), read without parsing the rest."""
+    head = value.partition(";")[0]
+    return (_COMMENT.sub(" ", head).split() or [""])[0].lower()
 
 
 class DkimVerify:
     name = "dkim-verify"
     description = "DKIM signature verified here when no trusted header says anything"
 
-    def __init__(self, dnsfunc=None):
-        self.dnsfunc = dnsfunc
+    def __init__(self, dnsfunc=None, keys: KeyLookup | None = None):
+        self.dnsfunc, self.keys = dnsfunc, keys  # neither: the process's (dkim_keys.py)
 
     def check(self, content: Content, trusted: set[str], raw: bytes | None) -> AuthResults | None:
         if raw is None:
@@ -94,14 +105,16 @@ class DkimVerify:
 
     def _verify(self, raw: bytes) -> str:
         try:
-            kwargs = {"dnsfunc": self.dnsfunc} if self.dnsfunc else {}
-            return "pass" if dkim.verify(raw, **kwargs) else "fail"
-        except Exception:  # DNS down, malformed key or signature: never fatal
+            dnsfunc = self.dnsfunc or (self.keys or default_lookup()).for_message()
+            return "pass" if dkim.verify(raw, dnsfunc=dnsfunc) else "fail"
+        except Exception:  # DNS down or refused, malformed key or signature: never fatal
             return "temperror"
 
 
-def verdict(found: AuthResults, from_address: str) -> tuple[bool | None, str]:
-    """(sender_authenticated, why) from the results and the From domain."""
+def verdict(
+    found: AuthResults, from_address: str, envelope_sender: str = ""
+) -> tuple[bool | None, str]:
+    """(sender_authenticated, why) from the results and the From domain (DMARC alignment)."""
     results, author = found.results, _domain_of(from_address)
     if results.get("dmarc") == "pass":
         return True, "dmarc=pass"
@@ -109,6 +122,8 @@ def verdict(found: AuthResults, from_address: str) -> tuple[bool | None, str]:
         return False, "dmarc=fail"
     if any(_aligned(d, author) for d in found.dkim_domains):
         return True, f"dkim=pass aligned with {author}"
+    if results.get("spf") == "pass" and _aligned(_domain_of(envelope_sender), author):
+        return True, f"spf=pass for an envelope sender aligned with {author}"
     if results.get("dkim") == "fail" and results.get("spf") == "fail":
         return False, "dkim and spf both fail"
     return None, "no conclusive result"
@@ -126,7 +141,7 @@ def authenticate(
         found = rule.check(content, trusted, raw)
         if found is not None:
             auth = {m: found.results.get(m) for m in METHODS}
-            authenticated, why = verdict(found, content.from_address)
+            authenticated, why = verdict(found, content.from_address, content.envelope_sender)
             return auth, authenticated, [Finding(rule.name, FIELD, authenticated, f"{auth}: {why}")]
     nothing = {m: None for m in METHODS}
     return (

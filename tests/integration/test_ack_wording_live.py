@@ -20,6 +20,9 @@ pytestmark = pytest.mark.integration
 PARIS = ZoneInfo("Europe/Paris")
 TUESDAY_10H = datetime(2030, 12, 3, 10, 0, tzinfo=PARIS)
 TUESDAY_22H = datetime(2030, 12, 3, 22, 0, tzinfo=PARIS)
+OUR_MX = "mx.dri.example"  # the authserv-id of our own MTA's Authentication-Results
+# What our MTA writes on mail from a personal mailbox its provider signs: DKIM aligned with From.
+SIGNED_BY_GMAIL = f"{OUR_MX}; dkim=pass header.d=gmail.com; spf=pass smtp.mailfrom=gmail.com"
 
 
 @pytest.fixture
@@ -29,7 +32,11 @@ def at(tmp_path, redis_url, sink):
 
     def start(moment: datetime) -> Stack:
         settings = stack_settings(
-            tmp_path / "home", f"sqlite:///{tmp_path / 'db.sqlite3'}", redis_url, sink.address
+            tmp_path / "home",
+            f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            redis_url,
+            sink.address,
+            trusted_authserv_ids=[OUR_MX],
         )
         stacks.append(Stack(settings, clock=lambda: moment).start())
         return stacks[-1]
@@ -154,7 +161,9 @@ def test_a_customer_identified_by_a_later_reply_gets_one_short_confirmation(at, 
         name="",
         subject="Re: " + first["Subject"],
         body="Voici mes informations.\n\nNom : Jean-François Hervé\nClient 20481\n",
-        headers={"In-Reply-To": first["Message-ID"]},
+        # Authenticated: a confirmation that names the account goes only to a trusted sender
+        # (the same reply unauthenticated: tests/integration/test_trust_boundary.py).
+        headers={"In-Reply-To": first["Message-ID"], "Authentication-Results": SIGNED_BY_GMAIL},
     )
     assert send(stack.smtp_address, reply)[0] == 250
     _, confirmation = delivered(sink, 2)

@@ -18,7 +18,7 @@ from ingest.config_files import config_dir
 from tests.support.postfix import Postfix, inline
 from tests.support.processes import smtp_listener
 from tests.support.services import free_port
-from tests.support.stack import Stack, stack_settings
+from tests.support.stack import UNLIMITED_ACKS, Stack, stack_settings
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
 from workers.store.schema import AckRow, EventRow, IntakeRow
@@ -74,7 +74,7 @@ class Guichet:
             smtp_hostname="guichet.test.invalid",
             smtp_trusted_relays=[MX_SOURCE],
             limits_exempt=[],
-            ack_rate_limit=1_000_000,
+            **UNLIMITED_ACKS,
         )
         database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
         self.settings = stack_settings(

@@ -21,7 +21,7 @@ from ingest.config_files import config_dir
 from tests.support import processes
 from tests.support.mail import customer_mail, send
 from tests.support.services import SinkHandler, free_port
-from tests.support.stack import stack_settings
+from tests.support.stack import UNLIMITED_ACKS, stack_settings
 from workers.store.directory import read_csv, store_accounts
 from workers.store.engine import session_factory
 from workers.store.migrate import upgrade
@@ -128,7 +128,7 @@ class Pipeline:
             database_url,
             self.redis.url,
             sink_address,
-            ack_rate_limit=1_000_000,
+            **UNLIMITED_ACKS,
             worker_threads=4,
             parse_processes=1,
             sweep_interval=1.0,

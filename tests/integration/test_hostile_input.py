@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from tests.support.mail import customer_mail, send
 from tests.support.services import IN_CI
-from tests.support.stack import Stack, stack_settings
+from tests.support.stack import UNLIMITED_ACKS, Stack, stack_settings
 from workers.store.engine import session_factory
 from workers.store.schema import IntakeRow
 
@@ -228,7 +228,7 @@ def hostile_stack(tmp_path, database_url, redis_url, sink):
         redis_url,
         sink.address,
         max_message_size=40 * MB,
-        ack_rate_limit=1_000_000,
+        **UNLIMITED_ACKS,
         parse_processes=1,
     )
     running = Stack(settings).start()

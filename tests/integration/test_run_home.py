@@ -52,6 +52,16 @@ def test_the_banner_comes_once_smtp_http_and_workers_answer_and_says_where_acks_
     assert _status(f"{running.http}/readyz") == 200
 
 
+def test_the_home_and_what_guichet_keeps_in_it_are_owner_only(running):
+    home = running.env["GUICHET_HOME"]
+    for folder in (home, f"{home}/redis", f"{home}/outbox"):
+        if os.path.exists(folder):
+            assert os.stat(folder).st_mode & 0o777 == 0o700, folder
+    assert os.stat(f"{home}/redis").st_mode & 0o777 == 0o700
+    database = f"{home}/guichet.sqlite3"
+    assert os.stat(database).st_mode & 0o077 == 0, database
+
+
 def test_health_commands_answer_for_each_role_of_a_running_stack(running):
     for role in ("smtp", "web", "worker"):
         checked = running.cli("health", role)

@@ -36,8 +36,9 @@ RULES = Rules(
     own_addresses=("support@dri.example", "urgent@dri.example"),
 )
 SYNTHETIC = 400
-# Fields of the trail that other checks own (sender authentication): not frozen here.
-UNFROZEN_FIELDS = {"sender_authenticated"}
+# Fields of the trail that other checks own (sender authentication, and the sender trust that
+# follows from it): not frozen here.
+UNFROZEN_FIELDS = {"sender_authenticated", "sender_trust"}
 
 
 @lru_cache(maxsize=8)
@@ -55,7 +56,7 @@ def frozen_view(decision: Decision) -> dict:
     """What the rules decided, without the sender-authentication details."""
     data = decision.to_dict()
     data.pop("received_at", None)
-    for key in ("auth", "sender_authenticated", "sender_declared"):
+    for key in ("auth", "sender_authenticated", "sender_declared", "sender_trust", "trust_why"):
         data["identity"].pop(key, None)
     data["trail"] = [f for f in data["trail"] if f["field"] not in UNFROZEN_FIELDS]
     return data

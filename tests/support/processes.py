@@ -36,6 +36,8 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         GUICHET_TICKET_TAG=settings.ticket_tag,
         GUICHET_ACK_RATE_LIMIT=str(settings.ack_rate_limit),
         GUICHET_ACK_RATE_PERIOD=str(settings.ack_rate_period),
+        GUICHET_ACK_RATE_DOMAIN_LIMIT=str(settings.ack_rate_domain_limit),
+        GUICHET_ACK_RATE_GLOBAL_LIMIT=str(settings.ack_rate_global_limit),
         GUICHET_WORKER_THREADS=str(settings.worker_threads),
         GUICHET_SWEEP_INTERVAL=str(settings.sweep_interval),
         GUICHET_SWEEP_GRACE=str(settings.sweep_grace),

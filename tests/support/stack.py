@@ -21,6 +21,11 @@ from workers.store.migrate import upgrade
 from workers.store.queries import list_tickets, ticket_detail
 from workers.store.schema import AckRow, IntakeRow
 
+# Load tests acknowledge every mail: no budget of any kind stops them (docs/security.md).
+UNLIMITED_ACKS = dict(
+    ack_rate_limit=1_000_000, ack_rate_domain_limit=1_000_000, ack_rate_global_limit=1_000_000
+)
+
 
 def stack_settings(
     home: Path, database_url: str, redis_url: str, relay: str, **overrides
@@ -46,9 +51,7 @@ def stack_settings(
 
 def busy_settings(home: Path, database_url: str, redis_url: str, relay: str) -> Settings:
     """8 worker threads and no acknowledgement limit: for tests of many mails filed at once."""
-    return stack_settings(
-        home, database_url, redis_url, relay, worker_threads=8, ack_rate_limit=1_000_000
-    )
+    return stack_settings(home, database_url, redis_url, relay, worker_threads=8, **UNLIMITED_ACKS)
 
 
 class Stack:

@@ -63,6 +63,27 @@ def test_explain_json_carries_every_documented_key(home):
     assert out["received_at"].startswith("2026-11-27T21:30")
 
 
+def test_explain_shows_sender_trust_the_acknowledgement_variant_and_the_page_limit(home):
+    runner = CliRunner()
+    runner.invoke(cli, ["directory", "import", str(config_dir() / "directory-demo.csv")])
+    eml = CORPUS / "001-numero-nu-ligne-entete.eml"
+
+    def explained(*args):
+        result = runner.invoke(cli, ["explain", str(eml), "--json", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    declared = explained()
+    assert declared["sender_trust"]["trust"] == "declared"
+    assert declared["ack_variant"]["variant"] == "full"
+    forged = explained("--sender", "victim@example.org")
+    assert forged["sender_trust"]["trust"] == "unknown"  # a declared From, a stranger's envelope
+    assert forged["ack_variant"]["variant"] == "minimal"
+    human = runner.invoke(cli, ["explain", str(eml), "--sender", "victim@example.org"]).output
+    assert "sender " in human and "ack " in human and "page " in human
+    assert {"at", "limit_applies", "limit"} <= set(forged["page"])
+
+
 def test_explain_writes_nothing(home):
     eml = CORPUS / "001-numero-nu-ligne-entete.eml"
     CliRunner().invoke(cli, ["explain", str(eml), "--json"])

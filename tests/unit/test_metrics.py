@@ -72,8 +72,8 @@ def test_urgency_outcomes_name_an_urgent_request_the_account_may_not_have():
 
 def test_sender_trust_is_counted_once_the_decision_carries_it_and_stays_a_small_label():
     decision = Decision()
-    assert edge.sender_trust(decision) == "unrecorded"
-    decision.identity.sender_trust = "authenticated"  # what the sender-trust change records
+    assert edge.sender_trust(decision) == "unknown"  # the default until a rule shows more
+    decision.identity.sender_trust = "authenticated"
     assert edge.sender_trust(decision) == "authenticated"
     decision.identity.sender_trust = "jf.herve@armor-logistique.fr"  # never a label value
     assert edge.sender_trust(decision) == "other"

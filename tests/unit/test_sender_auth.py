@@ -104,3 +104,34 @@ def test_a_failing_dns_lookup_is_a_temperror_never_an_exception():
         rules=(DkimVerify(dnsfunc=broken_dns),),
     )
     assert auth["dkim"] == "temperror" and authenticated is None
+
+
+def test_key_lookups_are_cached_and_budgeted_per_message():
+    from ingest.rules.dkim_keys import KeyLookup, LookupRefused
+
+    asked = []
+    keys = KeyLookup(lambda name, timeout: asked.append((name, timeout)) or b"v=DKIM1", budget=2)
+    first = keys.for_message()
+    assert first(b"a._domainkey.x.example", 5) == b"v=DKIM1"
+    assert first(b"a._domainkey.x.example", 5) == b"v=DKIM1"  # cached: no second query
+    first(b"b._domainkey.x.example", 5)
+    try:
+        first(b"c._domainkey.x.example", 5)
+        raise AssertionError("a third lookup for one message")
+    except LookupRefused:
+        pass
+    keys.for_message()(b"c._domainkey.x.example", 5)  # the next message has its own budget
+    assert keys.queries == 3 and all(timeout == 2.0 for _, timeout in asked)
+
+
+def test_an_injected_lookup_verifies_and_the_suite_never_queries_dns():
+    from ingest.rules.dkim_keys import KeyLookup, default_lookup
+
+    raw, record = _signed_message()
+    keys = KeyLookup(lambda name, timeout: record)
+    auth, authenticated, _ = authenticate(
+        Content("smtp", from_address="a@x.example"), raw=raw, rules=(DkimVerify(keys=keys),)
+    )
+    assert auth["dkim"] == "pass" and authenticated is True and keys.queries == 1
+    auth, _, _ = authenticate(Content("smtp", from_address="a@x.example"), raw=raw)
+    assert auth["dkim"] == "temperror" and default_lookup().queries == 0  # refused, never sent

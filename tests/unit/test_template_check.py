@@ -144,7 +144,8 @@ def test_an_unknown_scenario_lists_the_valid_ones():
 
 def test_the_scenario_list_covers_the_matrix_and_the_gaps():
     names = scenario_names()
-    assert len(names) == 2 * 3 * 2 + 2 and "verified-urgent-inhours-gap" in names
+    assert len(names) == 2 * 3 * 2 + 2 + 2 * 2 and "verified-urgent-inhours-gap" in names
+    assert "minimal-urgent-offhours" in names
 
 
 def test_the_template_list_puts_acknowledgements_first():

@@ -22,6 +22,7 @@ from workers.acks.render import (
     templates_dir,
 )
 from workers.acks.scenarios import (  # noqa: F401 -- re-exported for `guichet templates`
+    LINK_PROBE,
     Case,
     list_templates,
     preview,
@@ -209,12 +210,27 @@ def check_case(compiled: CompiledSet, case: Case, policy: Policy) -> list[Proble
     if problems:
         return problems
     problems = check_output(case, out, policy) + _deadline_problems(compiled, case, out)
+    problems += _minimal_problems(case, out)
     if case.twin is not None:
         twin, _ = render_case(compiled, case, case.twin)
         if twin != out:
             message = "unknown number and wrong name must get the same text (no account data)"
+            if case.spec.variant == "minimal":
+                message = "a minimal acknowledgement must not depend on who the sender is"
             problems.append(_fail(case, "txt", message))
     return problems
+
+
+def _minimal_problems(case: Case, out: dict) -> list[Problem]:
+    """A minimal acknowledgement repeats no link of the request (use request.subject only)."""
+    if case.spec.variant != "minimal":
+        return []
+    host = LINK_PROBE.split("//")[1].split("/")[0]
+    return [
+        _fail(case, part, f"repeats a link of the request ({host}); use {{{{ request.subject }}}}")
+        for part, text in out.items()
+        if host in text
+    ]
 
 
 def _deadline_problems(compiled: CompiledSet, case: Case, out: dict) -> list[Problem]:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from ingest.model import Decision
 from ingest.reading.subjects import strip_reply_prefixes
+from workers.acks.excerpt import subject_excerpt
 from workers.acks.render import clean_subject
 from workers.acks.wording import asked_explicitly, team_alerted
 from workers.escalation.calendar import next_covered
@@ -15,6 +16,7 @@ from workers.escalation.policy import Policy, default_policy
 # Always ask an unverified sender for both items: asking for one only would tell them
 # which of the two matched (no account enumeration, DESIGN §3).
 IDENTITY_ITEMS = ["client_number", "contact_name"]
+MINIMAL_SUBJECT_CHARS = 80  # the default of settings.ack_minimal_subject_chars
 
 
 def _local(moment: datetime | None, policy: Policy) -> datetime | None:
@@ -150,15 +152,24 @@ def build_context(
     ack_kind: str = "received",
     channel: str = "smtp",
     reference: str | None = None,
+    variant: str = "full",
+    excerpt_chars: int = MINIMAL_SUBJECT_CHARS,
 ) -> dict:
-    """The documented template context (docs/templates.md); customer text is data only."""
+    """The documented template context (docs/templates.md); customer text is data only.
+
+    `variant` "minimal" (a sender nobody has shown to be the customer's, workers/trust_gate.py):
+    the context of an unverified request whatever the identity, the subject cut to a short
+    excerpt with no link, no reference, nothing asked about the request itself."""
     policy = policy or default_policy()
-    verified = decision.identity.status == "verified"
+    minimal = variant == "minimal"
+    verified = decision.identity.status == "verified" and not minimal
     kind = handling(decision, verified, guidance)
     received = _local(received_at, policy)
     guide = guidance_block(guidance, verified and kind == "urgent", policy)
     identity, contact = _identity(decision, verified)
-    line = clean_subject(subject, limit=10_000)
+    line = subject_excerpt(subject, excerpt_chars) if minimal else clean_subject(subject, 10_000)
+    reference = None if minimal else reference
+    missing = [] if minimal else list(decision.category.missing)
     return {
         "ticket": {"number": str(ticket_number), "tag": clean_subject(tag)},
         "request": {
@@ -170,10 +181,11 @@ def build_context(
             "reference": reference,
         },
         "kind": ack_kind,  # "received", or "identified": a reply identified the requester
+        "ack": {"variant": variant},  # "full", or "minimal": to a sender of unknown trust
         "identity": identity,
         "contact": contact,
         "urgency": _urgency(decision, verified, kind),
-        "category": {"missing": list(decision.category.missing)},
+        "category": {"missing": missing},
         "guidance": guide,
         "support": support_block(received, guidance.support_open, policy),
         "links": links_block(guidance, policy),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ingest.settings import Settings, host_port
+from workers.store.private_files import private_dir
 
 
 class Outbound(Protocol):
@@ -36,12 +38,14 @@ class MaildirOutbox:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        # Only the parent: Maildir(create=True) makes tmp/new/cur only when it creates the folder.
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Only the parent: Maildir(create=True) makes tmp/new/cur only when it creates the folder
+        # (0700 each). The parent too is created owner-only (workers/store/private_files.py).
+        private_dir(self.path.parent)
         self._box = mailbox.Maildir(str(self.path), create=True)
 
     def send(self, message: EmailMessage, recipient: str) -> None:
-        self._box.add(_with_envelope(message, recipient))
+        key = self._box.add(_with_envelope(message, recipient))
+        os.chmod(self.path / self._box._lookup(key), 0o600)  # owner-only, whatever the umask
 
 
 def _with_envelope(message: EmailMessage, recipient: str) -> bytes:

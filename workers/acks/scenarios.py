@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -15,14 +15,17 @@ from workers.escalation.calendar import support_open
 from workers.escalation.guidance import guidance_for
 from workers.escalation.policy import Policy, default_policy
 
-IDENTITIES = ("verified", "unverified")
+IDENTITIES = ("verified", "unverified", "minimal")  # minimal: a sender of unknown trust
 KINDS = ("routine", "urgent", "ineligible")
+MINIMAL_KINDS = ("routine", "urgent")  # a minimal acknowledgement never tells eligibility
 HOURS = ("inhours", "offhours")
 
 # Sample request. The subject probes the rules: template syntax and HTML must stay literal.
 SAMPLE_TICKET = 100042
 SAMPLE_TAG = "[DRI #100042]"
 SAMPLE_SUBJECT = 'Site en panne <b data-probe="1">{{ 7*7 }}</b>'
+# A minimal acknowledgement's subject excerpt drops links: this one must not come out.
+LINK_PROBE = "https://probe.example/offer"
 SAMPLE_CONTACT = "Camille Martin"
 SAMPLE_NUMBER, UNKNOWN_NUMBER = "20481", "99999"
 SAMPLE_GTI = timedelta(hours=4)
@@ -42,10 +45,12 @@ class Spec:
     kind: str
     hours: str
     gap: bool = False
+    variant: str = "full"  # "minimal": the acknowledgement to a sender of unknown trust
 
     @property
     def name(self) -> str:
-        parts = [IDENTITIES[0] if self.verified else IDENTITIES[1], self.kind, self.hours]
+        who = "minimal" if self.variant == "minimal" else IDENTITIES[0 if self.verified else 1]
+        parts = [who, self.kind, self.hours]
         return "-".join(parts + (["gap"] if self.gap else []))
 
 
@@ -74,10 +79,12 @@ def parse_scenario(name: str) -> Spec:
         or parts[0] not in IDENTITIES
         or parts[1] not in KINDS
         or parts[2] not in HOURS
+        or (parts[0] == "minimal" and (gap or parts[1] not in MINIMAL_KINDS))
     ):
         valid = ", ".join(s.name for s in all_specs())
         raise ValueError(f"unknown scenario {name!r}; valid scenarios: {valid}")
-    return Spec(parts[0] == "verified", parts[1], parts[2], gap)
+    variant = "minimal" if parts[0] == "minimal" else "full"
+    return Spec(parts[0] == "verified", parts[1], parts[2], gap, variant)
 
 
 def scenario_names() -> list[str]:
@@ -87,7 +94,8 @@ def scenario_names() -> list[str]:
 
 def all_specs() -> list[Spec]:
     specs = [Spec(v, k, h) for v in (True, False) for k in KINDS for h in HOURS]
-    return specs + [Spec(True, "urgent", h, gap=True) for h in HOURS]
+    specs += [Spec(True, "urgent", h, gap=True) for h in HOURS]
+    return specs + [Spec(False, k, h, variant="minimal") for k in MINIMAL_KINDS for h in HOURS]
 
 
 def sample_decision(spec: Spec, language: str, *, known: bool = True, missing=()) -> Decision:
@@ -148,14 +156,16 @@ def make_context(
     spec: Spec, at: datetime, coverage: str, language: str, policy: Policy, **kw
 ) -> dict:
     """A context built exactly as the worker builds it, for a synthetic request."""
+    minimal = spec.variant == "minimal"
     return build_context(
         ticket_number=SAMPLE_TICKET,
         tag=SAMPLE_TAG,
-        subject=SAMPLE_SUBJECT,
+        subject=f"{SAMPLE_SUBJECT} {LINK_PROBE}" if minimal else SAMPLE_SUBJECT,
         decision=sample_decision(spec, language, **kw),
         guidance=sample_guidance(spec, at, coverage, policy),
         received_at=at,
         policy=policy,
+        variant=spec.variant,
     )
 
 
@@ -175,7 +185,9 @@ def cases_for(spec: Spec, languages, policy: Policy) -> list[Case]:
         for lang in languages:
             ctx = make_context(spec, at, coverage, lang, policy, missing=missing)
             twin = None
-            if not spec.verified:
+            if spec.variant == "minimal":  # the same text whether the sender is identified or not
+                twin = make_context(replace(spec, verified=True), at, coverage, lang, policy)
+            elif not spec.verified:
                 twin = make_context(spec, at, coverage, lang, policy, known=False, missing=missing)
             cases.append(Case(spec, coverage, lang, ctx, twin))
     return cases

@@ -88,6 +88,13 @@ def _print_human(r: dict) -> None:
         f"acknowledge {r['acknowledge']}"
         + (f"  (skip: {r['skip_reason']})" if r["skip_reason"] else "")
     )
+    click.echo(f"sender     {r['sender_trust']['trust']}: {r['sender_trust']['why']}")
+    click.echo(f"ack        {r['ack_variant']['variant']}: {r['ack_variant']['why']}")
+    page = r["page"]
+    click.echo(
+        f"page       {page['at'] or 'none'}"
+        + (f"  (limited: {page['limit']})" if page["limit_applies"] else "")
+    )
     g = r["guidance"]
     click.echo(
         f"guidance   deadline={g['gti_deadline']}  page={g['oncall_page_at']}  phones={[p['number'] for p in g['phones']]}"

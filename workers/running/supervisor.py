@@ -17,6 +17,7 @@ from workers.running.banner import banner
 from workers.running.embedded_redis import EmbeddedRedis
 from workers.running.home_lock import HomeLock
 from workers.store.migrate import upgrade
+from workers.store.private_files import private_dir
 
 log = logging.getLogger("guichet.run")
 READY_TIMEOUT = 120.0
@@ -53,7 +54,7 @@ class Supervisor:
         return env
 
     def start(self) -> None:
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.home)
         upgrade(self.settings.database)
         exposition.fresh_multiprocess_dir(self.settings.home)
         if self.settings.embedded_redis:

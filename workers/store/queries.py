@@ -9,7 +9,7 @@ from workers.store.schema import AckRow, EventRow, MessageRow, PageRow, TicketLi
 
 TICKET_FIELDS = (
     "number", "created_at", "status", "channel", "requester", "subject", "client_number", "identity_status",
-    "authorised", "contact_name", "sender_authenticated", "auth", "urgency", "urgent_requested", "language",
+    "authorised", "contact_name", "sender_authenticated", "sender_trust", "auth", "urgency", "urgent_requested", "language",
     "category", "gti_deadline", "review",
 )  # fmt: skip
 
@@ -70,7 +70,7 @@ def ticket_detail(session: Session, number: int) -> dict | None:
         )
     ]
     detail["pages"] = [
-        _row(p, ("due_at", "status", "sent_at", "error"))
+        _row(p, ("due_at", "status", "sent_at", "error", "sender_trust"))
         for p in session.scalars(select(PageRow).where(PageRow.ticket_id == ticket.id))
     ]
     detail["links"] = links_of(session, ticket.id)

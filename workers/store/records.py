@@ -23,26 +23,40 @@ class Plan:
 
     ack_recipient: str = ""
     ack_skip_reason: str | None = None
-    # The per-sender acknowledgement limit, asked only when an acknowledgement is recorded:
-    # a follow-up that is never acknowledged must not use up the sender's allowance.
-    ack_allowed: Callable[[str], bool] | None = None
+    ack_variant: str | None = None  # "full" | "minimal" | "none" and why (workers/trust_gate.py)
+    # The acknowledgement budgets (workers/acks/rate.py), asked only when an acknowledgement is
+    # recorded: a follow-up that is never acknowledged must not use up the sender's allowance.
+    # Called with the recipient; None = allowed (and counted), else the refusal.
+    ack_refusal: Callable[[str], str | None] | None = None
+    page_at: datetime | None = None
+    gti_deadline: datetime | None = None
+    urgency: str | None = None  # the urgency the guidance was worked out for
+    # The budget of pages an unknown sender may trigger (None: never limited); asked only
+    # when a page is recorded. None = allowed (and counted), else the refusal.
+    page_refusal: Callable[[], str | None] | None = None
+    page_refused: str | None = None
+    sender_trust: str | None = None  # of the request this plan answers (marks its page)
 
     def settle_limit(self) -> None:
-        """Ask the per-sender limit now (the intake is about to open a ticket)."""
-        if not self.ack_skip_reason and self.ack_allowed is not None:
-            self.ack_skip_reason = None if self.ack_allowed(self.ack_recipient) else "rate-limited"
-        self.ack_allowed = None
+        """Ask the budgets now (the intake is about to open a ticket)."""
+        if not self.ack_skip_reason and self.ack_refusal is not None:
+            self.ack_skip_reason = self.ack_refusal(self.ack_recipient)
+        self.ack_refusal = None
+        if self.page_at is not None and self.page_refusal is not None:
+            self.page_refused = self.page_refusal()
+        self.page_refusal = None
 
     def skip_reason(self) -> str | None:
         if self.ack_skip_reason:
             return self.ack_skip_reason
-        if self.ack_allowed is not None and not self.ack_allowed(self.ack_recipient):
-            return "rate-limited"
+        if self.ack_refusal is not None:
+            return self.ack_refusal(self.ack_recipient)
         return None
 
-    page_at: datetime | None = None
-    gti_deadline: datetime | None = None
-    urgency: str | None = None  # the urgency the guidance was worked out for
+    def page_refusal_now(self) -> str | None:
+        if self.page_refusal is not None:
+            self.page_refused, self.page_refusal = self.page_refusal(), None
+        return self.page_refused
 
 
 def event(
@@ -95,6 +109,7 @@ def record_ack(
         ticket.id,
         recipient=plan.ack_recipient,
         reason=skip_reason,
+        variant=plan.ack_variant,
     )
     return [ack.id] if status == "pending" else []
 
@@ -104,8 +119,24 @@ def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Pl
         select(PageRow.id).where(PageRow.ticket_id == ticket.id)
     ):
         return []
-    page = PageRow(ticket_id=ticket.id, due_at=plan.page_at)
+    refused = plan.page_refusal_now()
+    if refused:  # an unknown sender's page past its budget: the support desk looks instead
+        note = (
+            f"urgent, but not paged ({refused}, sender {plan.sender_trust}): for the support desk"
+        )
+        ticket.review = storable("; ".join(filter(None, (ticket.review, note))))
+        event(session, "page-limited", intake.id, ticket.id, reason=refused)
+        metrics.page_limited(session)
+        return []
+    page = PageRow(ticket_id=ticket.id, due_at=plan.page_at, sender_trust=plan.sender_trust)
     session.add(page)
     session.flush()
-    event(session, "page-scheduled", intake.id, ticket.id, due_at=plan.page_at.isoformat())
+    event(
+        session,
+        "page-scheduled",
+        intake.id,
+        ticket.id,
+        due_at=plan.page_at.isoformat(),
+        sender_trust=plan.sender_trust,
+    )
     return [page.id]

@@ -120,6 +120,8 @@ class TicketRow(Base):
     authorised: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_name: Mapped[str | None] = mapped_column(String(200))
     sender_authenticated: Mapped[bool | None] = mapped_column(Boolean)
+    # declared | authenticated | unknown | failed (migration 0008; None before it)
+    sender_trust: Mapped[str | None] = mapped_column(String(16))
     auth: Mapped[dict] = mapped_column(JSON, default=dict)
     urgency: Mapped[str] = mapped_column(String(16), default="routine")
     urgent_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -205,6 +207,8 @@ class PageRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The trust of the sender whose request triggered it: a page from an "unknown" sender says so.
+    sender_trust: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.model import Content, Decision
-from workers.store import threading
+from workers.store import dedup_claims, threading
 from workers.store.journal import storable
 from workers.store.records import Plan, add_message, event, record_ack, record_page
 from workers.store.schema import (
     AckRow,
-    DedupClaimRow,
     IntakeRow,
     MessageRow,
     PageRow,
@@ -80,11 +79,12 @@ def file_intake(
     make_plan: Callable[[], Plan],
     tag_label: str,
     confirm: Confirm | None = None,
+    duplicate_window: timedelta | None = None,
 ) -> Outcome:
     """Dedup, thread or create; then record the message, the acknowledgement and the page.
 
     The plan is asked for only when a new ticket is opened: a copy or a reply spends nothing."""
-    original = claim(session, intake)
+    original = claim(session, intake, duplicate_window)
     if original is not None:
         return _file_duplicate(session, intake, original)
     sender = content.from_address or intake.envelope_sender
@@ -104,14 +104,19 @@ def file_intake(
 
 
 def opens_ticket(
-    session: Session, intake: IntakeRow, content: Content, decision: Decision, tag_label: str
+    session: Session,
+    intake: IntakeRow,
+    content: Content,
+    decision: Decision,
+    tag_label: str,
+    duplicate_window: timedelta | None = None,
 ) -> bool:
     """Whether filing `intake` now would open a new ticket (read only: a forecast, which a
     filing racing this one may prove wrong)."""
-    claimed = session.scalar(
-        select(DedupClaimRow.intake_id).where(DedupClaimRow.dedup_key == intake.dedup_key)
-    )
-    if claimed not in (None, intake.id):
+    claimed = dedup_claims.holder(session, intake)
+    if claimed not in (None, intake.id) and not dedup_claims.expired(
+        session, intake, duplicate_window
+    ):
         return False
     sender = content.from_address or intake.envelope_sender
     return (
@@ -119,20 +124,13 @@ def opens_ticket(
     )
 
 
-def claim(session: Session, intake: IntakeRow) -> MessageRow | None:
-    """Insert-or-find the intake's content key: None when this intake is the first to file it,
-    else the message of the one that was. A copy filed at the same moment waits for the
-    first one's transaction and then finds it, with no error and no retry."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
-        insert(DedupClaimRow)
-        .values(dedup_key=intake.dedup_key, intake_id=intake.id, claimed_at=utcnow())
-        .on_conflict_do_nothing()
-    )
-    winner = session.scalar(
-        select(DedupClaimRow.intake_id).where(DedupClaimRow.dedup_key == intake.dedup_key)
-    )
-    if winner == intake.id:
+def claim(
+    session: Session, intake: IntakeRow, window: timedelta | None = None
+) -> MessageRow | None:
+    """None when this intake is the first to file its content, else the message of the one
+    that was (workers/store/dedup_claims.py: id-less content only within the window)."""
+    winner = dedup_claims.claim(session, intake, window)
+    if winner is None:
         return None
     return session.scalar(select(MessageRow).where(MessageRow.intake_id == winner))
 
@@ -206,6 +204,7 @@ def _new_ticket(
         authorised=identity.status == "verified",
         contact_name=identity.contact_name,
         sender_authenticated=identity.sender_authenticated,
+        sender_trust=identity.sender_trust,
         auth=identity.auth,
         urgency=decision.urgency.level,
         urgent_requested=decision.urgency.requested,

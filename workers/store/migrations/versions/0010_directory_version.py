@@ -2,14 +2,14 @@
 directory in memory and reload it only when it changed (workers.store.directory_snapshot)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0008"  # 0007 in the brief; follows sender trust (0008) now on main
 branch_labels = None
 depends_on = None
 
