@@ -157,6 +157,7 @@ SLOW = {
     "tests/integration/test_webhooks.py::test_a_second_request_with_the_same_external_reference_joins_the_same_ticket",
     "tests/integration/test_webhooks.py::test_a_signed_request_becomes_a_ticket_and_the_contact_is_acknowledged",
     "tests/integration/test_webhooks_adapters.py::test_a_firing_alert_opens_an_urgent_incident_its_repeats_thread_and_its_resolution_adds_a_note",
+    "tests/integration/test_one_pass.py::test_each_acknowledgement_is_sent_in_the_filing_pass_without_a_send_ack_message",
     "tests/integration/test_webhooks_adapters.py::test_raw_mime_from_a_provider_becomes_the_same_ticket_and_acknowledgement_as_smtp",
     "tests/integration/test_webhooks_adapters.py::test_raw_mime_with_a_bad_signature_or_a_foreign_recipient_is_refused",
     "tests/integration/test_webhooks_hostile.py::test_partner_names_in_urls_never_grow_the_cache_past_its_bound",
