@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -16,6 +15,7 @@ from ingest.queueing import enqueue_intake
 from workers import recovery
 from workers.acknowledge import CLAIMED
 from workers.acks.retrying import chain_alive
+from workers.pids import alive
 from workers.running.runtime import Runtime
 from workers.store.journal import SqlJournal
 from workers.store.schema import AckRow, EventRow
@@ -103,19 +103,9 @@ def _abandoned(claim: EventRow | None, grace: timedelta) -> str | None:
     if age < grace:
         return None
     host, pid = claim.detail.get("host"), claim.detail.get("pid")
-    if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+    if host == socket.gethostname() and isinstance(pid, int) and not alive(pid):
         return f"claimant pid {pid} is gone"
     return f"claimed by {host} pid {pid} {age} ago" if age > CLAIM_LEASE else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _release_claim(session, ack_id: int) -> bool:

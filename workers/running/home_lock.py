@@ -10,6 +10,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from workers.pids import alive
 from workers.store.private_files import private_dir
 
 LOCK_FILE = "guichet.lock"
@@ -22,7 +23,7 @@ class AlreadyRunning(Exception):
         self.home, self.holder = home, holder
         pid = holder.get("pid", "?")
         stop = f"Stop it first (kill -TERM {pid})"
-        if isinstance(pid, int) and not _alive(pid):
+        if isinstance(pid, int) and not alive(pid):
             stop = (
                 f"Its supervisor (pid {pid}) is gone but its roles still hold the home: stop "
                 f"them first (the guichet and redis-server processes using {home})"
@@ -69,13 +70,3 @@ def _read(fd: int) -> dict:
         return json.loads(os.pread(fd, 4096, 0) or b"{}")
     except ValueError:
         return {}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
