@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     worker_processes: int = Field(  # 0: one per core (`worker_process_count`)
         0, validation_alias=_env("GUICHET_WORKER_PROCESSES", "worker_processes")
     )
+    worker_idle_poll_ms: int = Field(
+        1000, ge=10, validation_alias=_env("GUICHET_WORKER_IDLE_POLL_MS", "worker_idle_poll_ms")
+    )
     sweep_interval: float = Field(
         30.0, validation_alias=_env("GUICHET_SWEEP_INTERVAL", "sweep_interval")
     )

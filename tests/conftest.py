@@ -7,6 +7,9 @@ import os
 # DKIM keys are never looked up in DNS by the tests, in this process or any it starts
 # (ingest/rules/dkim_keys.py): a signature without an injected key is a "temperror".
 os.environ.setdefault("GUICHET_DKIM_DNS", "false")
+# Workers under test look at an idle queue every 100 ms at most, not every second (the
+# production default, chosen for idle cost): each test waits for tickets, not for polls.
+os.environ.setdefault("GUICHET_WORKER_IDLE_POLL_MS", "100")
 
 import pytest
 

@@ -17,12 +17,6 @@ from workers.store.migrate import upgrade
 from workers.sweeper import Sweeper
 
 log = logging.getLogger("guichet.worker")
-# How long an idle consumer waits between two looks at its queue, at most (Dramatiq backs off
-# from 5 ms up to this while its queue stays empty, and polls at once while it is busy). At
-# 100 ms the eight consumers (four queues and their delay queues) of an idle worker made
-# ~80 Redis calls a second: 4 % of a core in the worker and 2 % in Redis doing nothing. At
-# 1 s a request arriving at an idle worker waits at most about a second more.
-IDLE_POLL_MS = 1000
 
 
 def start_worker(
@@ -32,8 +26,11 @@ def start_worker(
     rt = Runtime(settings)
     set_runtime(rt)
     broker = install(make_broker(settings.broker_url, rt.sessions), actors.ALL)
+    # Idle consumers back off from 5 ms up to `worker_idle_poll_ms` (config/settings.toml): at
+    # 100 ms the eight consumers of an idle worker made ~80 Redis calls a second (4 % of a core
+    # in the worker, 2 % in Redis); at 1 s a request reaching an idle worker waits ~1 s more.
     worker = dramatiq.Worker(
-        broker, queues=queues, worker_threads=threads, worker_timeout=IDLE_POLL_MS
+        broker, queues=queues, worker_threads=threads, worker_timeout=settings.worker_idle_poll_ms
     )
     worker.start()
     beat = Heartbeat(settings.home, lambda: all(t.is_alive() for t in worker.workers)).start()
