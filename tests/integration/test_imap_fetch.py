@@ -72,6 +72,9 @@ def settings_for(tmp_path, database_url, redis_url, sink, *boxes: dict, **overri
     return settings
 
 
+LONG_BODY = "Bonjour,\n\n" + "Le serveur de messagerie refuse nos envois depuis ce matin.\n" * 4000
+
+
 def mail(index: int, **options) -> bytes:
     """A customer's mail as a delivery agent leaves it in the mailbox."""
     message = customer_mail(
@@ -276,9 +279,11 @@ def test_a_server_that_goes_away_is_reconnected_to_when_it_is_back(
 def test_a_message_the_parser_rejects_is_stored_traced_and_moved_aside(
     tmp_path, sqlite_url, redis_url, sink, dovecot, workers
 ):
-    dovecot.append(mail(1))
+    # A long mail and a time limit no parse can meet: the parser process gives up on it. (The
+    # limit is a CPU-time timer, checked at the kernel's tick: a parse shorter than a tick could
+    # finish before it fires, so the mail is long enough to take many ticks.)
+    dovecot.append(mail(1, body=LONG_BODY))
     box = dovecot.mailbox()
-    # A time limit no parse can meet: the parser process gives up on the message.
     impatient = settings_for(tmp_path, sqlite_url, redis_url, sink, box, parse_processes=1)
     impatient = impatient.model_copy(update={"parse_timeout": 1e-6})
     with Fetching(impatient):
@@ -291,7 +296,7 @@ def test_a_message_the_parser_rejects_is_stored_traced_and_moved_aside(
     wait_until(lambda: count(settings, TicketRow) == 2, what="both ticketed")
     rejected = next(i for i in rows(settings, IntakeRow) if i.error)
     assert "time limit" in rejected.error
-    assert rejected.raw.endswith(mail(1)[-200:])  # stored as it was
+    assert rejected.raw.endswith(mail(1, body=LONG_BODY)[-200:])  # stored as it was
     assert dovecot.count("INBOX") == 0  # the workers give it a second, longer analysis
 
 
