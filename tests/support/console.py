@@ -7,6 +7,7 @@ import email.policy
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -94,11 +95,17 @@ def axe_source() -> str:
 
 
 def serious_violations(driver) -> list[dict]:
-    """axe-core run in the page (WCAG 2.1 A/AA rules): the serious and critical violations."""
-    if not driver.execute_script("return typeof window.axe !== 'undefined'"):
-        driver.execute_script(axe_source())
+    """axe-core run in the page (WCAG 2.1 A/AA rules): the serious and critical violations.
+
+    The page is fully loaded first, and axe is put in and run by one script: a page that
+    replaced the document between two scripts (a redirect just after sign-in) would otherwise
+    lose the axe put into the one before it."""
+    _loaded(driver)
     found = driver.execute_async_script(
-        """
+        "if (typeof window.axe === 'undefined') {\n"
+        + axe_source()
+        + """
+        }
         const done = arguments[arguments.length - 1];
         axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
           .then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));
@@ -114,3 +121,12 @@ def serious_violations(driver) -> list[dict]:
         for v in json.loads(found)
         if v.get("impact") in BLOCKING
     ]
+
+
+def _loaded(driver, seconds: float = 15) -> None:
+    """Wait until the current document has finished loading."""
+    deadline = time.monotonic() + seconds
+    while driver.execute_script("return document.readyState") != "complete":
+        if time.monotonic() > deadline:
+            raise AssertionError("the page did not finish loading")
+        time.sleep(0.05)
