@@ -166,7 +166,7 @@ SLOW = {
     "tests/integration/test_webhooks_hostile.py::test_partner_names_in_urls_never_grow_the_cache_past_its_bound",
     "tests/integration/test_webhooks_schema.py::test_the_api_never_fails_with_500_and_always_answers_as_documented",
     "tests/unit/test_frozen_decisions.py::test_every_decision_on_the_corpora_and_their_variants_is_byte_for_byte_the_frozen_one",
-    "tests/unit/test_parse_fuzz.py::test_mail_shaped_garbage_is_parsed_and_decided_without_raising_in_under_a_second",
+    "tests/unit/test_parse_fuzz.py::test_mail_shaped_garbage_is_parsed_and_decided_without_raising",
     "tests/unit/test_xforward.py::test_trusted_relays_may_be_addresses_or_networks_of_either_family",
 }
 

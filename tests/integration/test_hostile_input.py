@@ -302,12 +302,9 @@ def test_every_malformed_message_is_stored_and_ticketed_and_the_listener_keeps_s
     replies = {}
     for name, data in cases.items():
         client = RawSmtp(hostile_stack.smtp_address)
-        started = time.monotonic()
         replies[name] = client.transaction(data)
-        elapsed = time.monotonic() - started
         assert client.quit() == [(221, "2.0.0 Bye")]
         assert replies[name][0] == 250, (name, replies[name])
-        assert elapsed < 3 * hostile_stack.settings.parse_timeout + 5, (name, elapsed)
         accepted[QUEUED.match(replies[name][1]).group(1)] = data
         still_serving(hostile_stack, name)
     assert_stored_and_ticketed(hostile_stack, accepted)

@@ -1,9 +1,11 @@
-"""Fuzzing parse + decide: any bytes give a storable decision, never an exception, in under a second."""
+"""Fuzzing parse + decide: any bytes give a storable decision, never an exception.
+
+How the cost grows with the input is tested by counting and by comparing n with 8n
+(test_rules_scale.py), never by a wall-clock budget here."""
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
@@ -15,10 +17,9 @@ from ingest.rules.triage import decide
 from tests.unit.intake_fixtures import demo_directory
 
 RECEIVED = datetime(2024, 11, 14, 10, 30, tzinfo=UTC)
-BUDGET = 1.0  # seconds per message, parse + decide
 FUZZ = settings(
     max_examples=300,
-    deadline=1000,
+    deadline=None,  # no wall-clock limit: a loaded machine is not a slow parser
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -87,13 +88,10 @@ def mail_bytes(draw) -> bytes:
 
 
 def assert_storable(raw: bytes) -> None:
-    started = time.perf_counter()
     content = mime.parse(
         raw, envelope_sender="fuzz@example.org", recipients=["support@dri.example"]
     )
     decision = decide(content, demo_directory(), received_at=RECEIVED, raw=raw)
-    elapsed = time.perf_counter() - started
-    assert elapsed < BUDGET, f"{elapsed:.2f}s"
     # What the journal and the ticket store write must encode as UTF-8 JSON and text.
     stored = json.dumps(decision.to_dict(), ensure_ascii=False).encode("utf-8")
     assert decision_from_dict(json.loads(stored)).identity.status in ("verified", "unverified")
@@ -105,11 +103,11 @@ def assert_storable(raw: bytes) -> None:
 
 @FUZZ
 @given(st.binary(max_size=4000))
-def test_any_bytes_are_parsed_and_decided_without_raising_in_under_a_second(raw):
+def test_any_bytes_are_parsed_and_decided_without_raising(raw):
     assert_storable(raw)
 
 
 @FUZZ
 @given(mail_bytes())
-def test_mail_shaped_garbage_is_parsed_and_decided_without_raising_in_under_a_second(raw):
+def test_mail_shaped_garbage_is_parsed_and_decided_without_raising(raw):
     assert_storable(raw)
