@@ -59,8 +59,49 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
-class Role:
-    """One `guichet <role>` child process; its stderr goes to a log file for post-mortems."""
+class LoggedProcess:
+    """A child in its own session (a SIGKILL of the group reaches its children), its output
+    appended to a log file read back for assertions and post-mortems."""
+
+    log_path: Path
+    process: subprocess.Popen | None = None
+    stop_timeout: float = 30
+
+    def _spawn(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL, like a crash or the OOM killer: no draining, no clean-up."""
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float | None = None) -> int | None:
+        """SIGTERM (graceful), then SIGKILL when it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout or self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Role(LoggedProcess):
+    """One `guichet <role>` child process."""
 
     def __init__(
         self,
@@ -72,44 +113,12 @@ class Role:
     ):
         self.role, self.settings, self.extra_env = role, settings, env or {}
         self.log_path = Path(log_dir) / f"{name or role}.log"
-        self.process: subprocess.Popen | None = None
+        self.process = None
 
     def start(self) -> Role:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli.main", self.role],
-                env=settings_env(self.settings, **self.extra_env),
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a SIGKILL of the group reaches its parser children
-            )
+        command = [sys.executable, "-m", "workers.cli.main", self.role]
+        self._spawn(command, settings_env(self.settings, **self.extra_env), ROOT)
         return self
-
-    def kill(self) -> None:
-        """SIGKILL, like a crash or the OOM killer: no draining, no clean-up."""
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self, timeout: float = 30) -> int | None:
-        """SIGTERM (graceful), then SIGKILL when it does not exit in time."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 def worker(settings: Settings, log_dir: Path, name: str = "worker") -> Role:

@@ -3,14 +3,13 @@ stderr (the banner) and stopped with SIGTERM."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.support.processes import LoggedProcess
 from tests.support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +57,10 @@ def embedded_redis_pid(home: Path, missing_ok: bool = False) -> int | None:
         raise
 
 
-class GuichetRun:
+class GuichetRun(LoggedProcess):
     """One `guichet run`; its stderr is written to `log` and read back."""
+
+    stop_timeout = 90
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: Path, log: Path):
         self.command, self.env, self.cwd, self.log_path = command, env, cwd, log
@@ -80,16 +81,7 @@ class GuichetRun:
         return f"http://{self.env['GUICHET_HTTP_LISTEN']}"
 
     def start(self, *, wait: bool = True, timeout: float = 90) -> GuichetRun:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._spawn(self.command, self.env, self.cwd)
         if wait:
             self.wait_ready(timeout)
         return self
@@ -102,21 +94,6 @@ class GuichetRun:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no banner after {timeout}s:\n{self.log()[-4000:]}")
             time.sleep(0.2)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self, timeout: float = 90) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-            return None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """Another `guichet` command against the same home, from the same installation."""
