@@ -52,12 +52,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import common  # same folder; also puts the repository on sys.path
 import proc_cpu
-from smtp_throughput import FILLER, OPENINGS, RECIPIENT, SENDERS
+from smtp_throughput import OPENINGS, RECIPIENT, SENDERS, sized_mail
 
 TARGETS = ("guichet", "baseline")
 CORPORA = ("small", "large")
@@ -69,45 +68,32 @@ ROLE_ORDER = ("smtp", "parsers", "worker", "redis", "run", "web", "baseline", "o
 
 def make_mail(i: int, rng: random.Random, corpus: str, run_tag: str) -> tuple[str, bytes]:
     """(envelope sender, bytes) of mail `i`: 5-6 KB ("small") or ~50 KB ("large")."""
-    name, address, number = rng.choice(SENDERS)
+    sender = rng.choice(SENDERS)
+    address = sender[1]
     opening = rng.choice(OPENINGS).format(n=rng.randint(1, 99))
     low, high = (5000, 6000) if corpus == "small" else (48000, 54000)
     size = rng.randint(low, high)
     kind = ("plain", "alternative", "attachment")[i % 3] if corpus == "small" else "large"
     blob = rng.randbytes(rng.randint(600, 1200) if kind == "attachment" else 0)
+    attachments: tuple = ((blob, "log.pdf"),) if kind == "attachment" else ()
     if kind == "large":
         blob = rng.randbytes(rng.randint(16000, 20000))
-
-    def build(fillers: int) -> bytes:
-        lines = ["Bonjour,", "", opening, f"Client {number}.", ""]
-        lines += [FILLER] + ["> " + FILLER] * (fillers - 1) if fillers else []
-        lines += ["", "Cordialement,", name, "Tél. 02 98 00 00 00"]
-        msg = EmailMessage()
-        msg["From"] = f"{name} <{address}>"
-        msg["To"] = RECIPIENT
-        msg["Subject"] = f"Incident {i} : {opening[:40]}"
-        msg["Message-ID"] = f"<e2e-{run_tag}-{corpus}-{i}@{address.split('@')[1]}>"
-        msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0100"
-        msg.set_content("\n".join(lines) + "\n")
-        if kind in ("alternative", "large"):
-            html = "".join(f"<p>{line}</p>" for line in lines if line)
-            msg.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
-        if kind == "attachment":
-            msg.add_attachment(blob, maintype="application", subtype="pdf", filename="log.pdf")
-        if kind == "large":
-            msg.add_attachment(blob, maintype="application", subtype="pdf", filename="rapport.pdf")
-            log = "\n".join(
-                f"2026-11-26 09:{k % 60:02d}:{k % 7:02d} srv-web01 nginx[812]: upstream timed out "
-                f"(110: Connection timed out) while reading response header, request {k}"
-                for k in range(60)
-            )
-            msg.add_attachment(log, filename="nginx-error.log")
-        return msg.as_bytes()
-
-    # Size grows linearly with the filler lines: measure two points, then aim at the size.
-    small, larger = len(build(0)), len(build(4))
-    fillers = max(0, round((size - small) / ((larger - small) / 4)))
-    return address, build(fillers)
+        log = "\n".join(
+            f"2026-11-26 09:{k % 60:02d}:{k % 7:02d} srv-web01 nginx[812]: upstream timed out "
+            f"(110: Connection timed out) while reading response header, request {k}"
+            for k in range(60)
+        )
+        attachments = ((blob, "rapport.pdf"), (log, "nginx-error.log"))
+    raw = sized_mail(
+        sender,
+        opening,
+        f"Incident {i} : {opening[:40]}",
+        f"<e2e-{run_tag}-{corpus}-{i}@{address.split('@')[1]}>",
+        size,
+        html=kind in ("alternative", "large"),
+        attachments=attachments,
+    )
+    return address, raw
 
 
 def make_mails(count: int, corpus: str, seed: int, run_tag: str) -> list[tuple[str, bytes]]:

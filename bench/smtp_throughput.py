@@ -68,13 +68,19 @@ FILLER = (
 # -- messages --------------------------------------------------------------------------
 
 
-def make_message(i: int, rng: random.Random) -> tuple[str, bytes]:
-    """One realistic customer mail of 3-8 KB; kind cycles plain / alternative / attachment."""
-    name, address, number = rng.choice(SENDERS)
-    kind = ("plain", "alternative", "attachment")[i % 3]
-    opening = rng.choice(OPENINGS).format(n=rng.randint(1, 99))
-    attachment = rng.randbytes(rng.randint(600, 1500)) if kind == "attachment" else b""
-    domain = address.split("@")[1]
+def sized_mail(
+    sender: tuple[str, str, str],
+    opening: str,
+    subject: str,
+    message_id: str,
+    size: int,
+    *,
+    html: bool = False,
+    attachments: tuple[tuple[bytes | str, str], ...] = (),
+) -> bytes:
+    """A customer mail of about `size` bytes: quoted filler lines pad the text, and the size
+    grows linearly with them, so two builds measure the slope and a third hits the target."""
+    name, address, number = sender
 
     def build(fillers: int) -> bytes:
         lines = ["Bonjour,", "", opening, f"Client {number}.", ""]
@@ -83,23 +89,43 @@ def make_message(i: int, rng: random.Random) -> tuple[str, bytes]:
         msg = EmailMessage()
         msg["From"] = f"{name} <{address}>"
         msg["To"] = RECIPIENT
-        msg["Subject"] = f"Incident {i} : {opening[:40]}"
-        msg["Message-ID"] = f"<bench-{i}@{domain}>"
+        msg["Subject"] = subject
+        msg["Message-ID"] = message_id
         msg["Date"] = "Thu, 26 Nov 2026 10:00:00 +0100"
         msg.set_content("\n".join(lines) + "\n")
-        if kind == "alternative":
-            html = "".join(f"<p>{line}</p>" for line in lines if line)
-            msg.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
-        elif kind == "attachment":
-            msg.add_attachment(
-                attachment, maintype="application", subtype="pdf", filename="log.pdf"
-            )
+        if html:
+            markup = "".join(f"<p>{line}</p>" for line in lines if line)
+            msg.add_alternative(f"<html><body>{markup}</body></html>", subtype="html")
+        for content, filename in attachments:
+            if isinstance(content, bytes):
+                msg.add_attachment(
+                    content, maintype="application", subtype="pdf", filename=filename
+                )
+            else:
+                msg.add_attachment(content, filename=filename)
         return msg.as_bytes()
 
-    # Size grows linearly with the filler lines: measure two points, then aim at the target.
     small, larger = len(build(0)), len(build(4))
-    fillers = max(0, round((rng.randint(3200, 7800) - small) / ((larger - small) / 4)))
-    return address, build(fillers)
+    return build(max(0, round((size - small) / ((larger - small) / 4))))
+
+
+def make_message(i: int, rng: random.Random) -> tuple[str, bytes]:
+    """One realistic customer mail of 3-8 KB; kind cycles plain / alternative / attachment."""
+    sender = rng.choice(SENDERS)
+    kind = ("plain", "alternative", "attachment")[i % 3]
+    opening = rng.choice(OPENINGS).format(n=rng.randint(1, 99))
+    attachment = rng.randbytes(rng.randint(600, 1500)) if kind == "attachment" else b""
+    address = sender[1]
+    raw = sized_mail(
+        sender,
+        opening,
+        f"Incident {i} : {opening[:40]}",
+        f"<bench-{i}@{address.split('@')[1]}>",
+        rng.randint(3200, 7800),
+        html=kind == "alternative",
+        attachments=((attachment, "log.pdf"),) if kind == "attachment" else (),
+    )
+    return address, raw
 
 
 def make_messages(count: int, seed: int = 42) -> list[tuple[str, bytes]]:
