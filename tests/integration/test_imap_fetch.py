@@ -72,7 +72,9 @@ def settings_for(tmp_path, database_url, redis_url, sink, *boxes: dict, **overri
     return settings
 
 
-LONG_BODY = "Bonjour,\n\n" + "Le serveur de messagerie refuse nos envois depuis ce matin.\n" * 4000
+LONG_BODY = "Bonjour,\n\n" + "".join(
+    f"Ligne {k} : le serveur srv-{k} refuse nos envois depuis ce matin.\n" for k in range(20000)
+)
 
 
 def mail(index: int, **options) -> bytes:
