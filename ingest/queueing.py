@@ -14,10 +14,10 @@ CREATE_TICKET = "create_ticket"
 CREATE_URGENT_TICKET = "create_ticket_urgent"
 
 
-def redis_broker(url: str) -> RedisBroker:
+def redis_broker(url: str, broker_class: type[RedisBroker] = RedisBroker) -> RedisBroker:
     """A Redis broker for `url` ("redis://…" or "unix:///…/redis.sock")."""
     # Short socket timeouts: an edge that cannot reach Redis must answer 451/503 quickly.
-    return RedisBroker(url=url, socket_timeout=5, socket_connect_timeout=2)
+    return broker_class(url=url, socket_timeout=5, socket_connect_timeout=2)
 
 
 def queue_for(urgency_level: str) -> str:

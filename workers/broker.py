@@ -12,6 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from ingest import log_context
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE, redis_broker
+from workers.consumer import PromptRedisBroker
 from workers.log_ids import of_message
 from workers.metrics import MessageMetrics
 from workers.parking import Parking
@@ -61,7 +62,7 @@ class LogContext(Middleware):
 def make_broker(url: str | None, sessions: sessionmaker | None = None) -> dramatiq.Broker:
     """Redis for `url`; a StubBroker when `url` is None (unit tests of actors only).
     With `sessions`, messages that exhaust their retries are parked in the store."""
-    broker = redis_broker(url) if url else StubBroker()
+    broker = redis_broker(url, PromptRedisBroker) if url else StubBroker()
     broker.add_middleware(LogContext(sessions))
     broker.add_middleware(MessageMetrics())
     if sessions is not None:

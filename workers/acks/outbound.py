@@ -45,7 +45,10 @@ class MaildirOutbox:
 
     def send(self, message: EmailMessage, recipient: str) -> None:
         key = self._box.add(_with_envelope(message, recipient))
-        os.chmod(self.path / self._box._lookup(key), 0o600)  # owner-only, whatever the umask
+        # Maildir.add puts bytes in new/ under their key. Not `_lookup(key)`: it re-lists the
+        # folder (cost growing with the outbox) and, with several threads sharing the index,
+        # once failed an acknowledgement with "No message with key" (sent again ~40 s later).
+        os.chmod(self.path / "new" / key, 0o600)  # owner-only, whatever the umask
 
 
 def _with_envelope(message: EmailMessage, recipient: str) -> bytes:

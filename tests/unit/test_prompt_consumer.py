@@ -1,0 +1,51 @@
+"""The worker's Redis consumer: with every prefetched message in hand it waits for an ack,
+not for a back-off growing to the idle timeout (which left a busy worker's threads idle)."""
+
+from __future__ import annotations
+
+import threading
+
+import dramatiq
+import pytest
+from dramatiq.brokers import redis as dramatiq_redis
+
+from ingest.queueing import redis_broker
+from workers.consumer import PromptRedisBroker
+
+
+@pytest.fixture
+def broker(redis_url):
+    broker = redis_broker(redis_url, PromptRedisBroker)
+    broker.declare_queue("q")
+    yield broker
+    broker.close()
+
+
+def _send(broker, n: int) -> None:
+    for i in range(n):
+        broker.enqueue(dramatiq.Message("q", "noop", (i,), {}, {}))
+
+
+def test_a_full_hand_waits_for_an_ack_without_sleeping(broker, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr(dramatiq_redis.time, "sleep", sleeps.append)
+    _send(broker, 3)
+    consumer = broker.consume("q", prefetch=1, timeout=60_000)
+    first = next(consumer)
+    assert tuple(first.args) == (0,)
+    acked = threading.Timer(0.05, consumer.ack, args=(first,))
+    acked.start()
+    assert next(consumer) is None  # woke by the ack: no message, no back-off sleep
+    acked.join()
+    second = next(consumer)
+    assert tuple(second.args) == (1,)
+    assert sleeps == []  # the queue was never empty: Dramatiq's back-off never ran
+
+
+def test_an_empty_queue_still_backs_off(broker, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr(dramatiq_redis.time, "sleep", sleeps.append)
+    consumer = broker.consume("q", prefetch=4, timeout=1_000)
+    assert [next(consumer) for _ in range(6)] == [None] * 6
+    assert len(sleeps) == 6 and sleeps[-1] > sleeps[0]  # growing, up to the idle timeout
+    assert max(sleeps) <= 1.0
