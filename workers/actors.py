@@ -30,8 +30,8 @@ def create_ticket(intake_id: str) -> None:
     """Create or thread the ticket of one stored intake; idempotent on the intake id.
 
     Its new acknowledgement, claimed in the filing's commit, is delivered here at once (no
-    `send_ack` message); one left pending (a redelivery, a build that failed) goes to
-    `send_ack` as before."""
+    `send_ack` message); one left pending (a redelivery) or given back (a build that failed)
+    goes to `send_ack` as before."""
     outcome = filing.file(runtime(), intake_id)
     log_context.bind(ticket=outcome.number)  # the lines that follow name the ticket too
     failure = None

@@ -5,7 +5,8 @@ an empty queue, and sleeps an exponential back-off up to the worker's idle timeo
 (`worker_idle_poll_ms`, 1 s) before it fetches again.  Under a burst that left the worker
 threads idle most of the time: the consumer slept up to a second while the queue held
 thousands of messages (measured: 4.3 mails/s end to end on a quiet machine, 0.27 of a core
-busy).  Here a full hand waits on the next ack instead; only an empty queue backs off.
+busy).  Here a hand still more than half full waits for the next ack instead (and refills
+in one fetch once half of it is done); only an empty queue backs off.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ class PromptConsumer(_RedisConsumer):
             self._freed.set()
 
     def __next__(self):
-        if self.message_cache or self.outstanding_message_count < self.prefetch:
+        # Refill once half the hand is done: one fetch (a Lua call in Redis) per several
+        # messages, not one per ack.
+        if self.message_cache or self.outstanding_message_count <= self.prefetch // 2:
             return super().__next__()
-        # Every prefetched message is with a worker thread: wait for one to be done (bounded,
-        # so a stopping worker is noticed), not for a back-off that grows to the idle timeout.
+        # The hand is more than half full: wait for a message to be done (bounded, so a
+        # stopping worker is noticed), not for a back-off that grows to the idle timeout.
         self._freed.wait(self.timeout / 1000)
         self._freed.clear()
         return None

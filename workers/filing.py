@@ -60,14 +60,18 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
             return pending_work(session, intake)
         prepared = _prepare_new(rt, session, intake)
     filed: list[tuple[str, Outcome]] = []
-    with rt.sessions.begin() as session:
-        intake = _lock(session, intake_id)
-        if intake.status in FILED:
-            return pending_work(session, intake)
-        outcome = _file_locked(rt, session, intake, prepared, filed)
-        # The new acknowledgements built and claimed in this same commit: the caller
-        # delivers `outcome.ready` at once (see `acknowledge.claim_in`).
-        outcome.ready, outcome.ack_ids = acknowledge.claim_in(rt, session, outcome.ack_ids)
+    with rt.sessions() as session:
+        with session.begin():
+            intake = _lock(session, intake_id)
+            if intake.status in FILED:
+                return pending_work(session, intake)
+            outcome = _file_locked(rt, session, intake, prepared, filed)
+            # The new acknowledgements, claimed in this same commit (`acknowledge.claim_in`).
+            claimed, outcome.ack_ids = acknowledge.claim_in(session, outcome.ack_ids)
+        # Committed, the write turn given back: the claimed acknowledgements are built from
+        # the rows still in hand, and the caller delivers `outcome.ready` at once.
+        outcome.ready, given_back = acknowledge.build_claimed(rt, session, claimed)
+        outcome.ack_ids += given_back
     _log_filed(filed)
     return outcome
 

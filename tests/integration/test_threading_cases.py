@@ -128,7 +128,7 @@ def test_a_reply_whose_worker_runs_before_its_parents_still_ends_on_the_parents_
     # delivered by this worker (as `create_ticket` does), or left pending for `send_ack`.
     assert first.ready or first.ack_ids, "the parent's acknowledgement is handed on, not lost"
     for ready in first.ready:
-        acknowledge.deliver(runtime, ready.ack_id, ready.message, ready.recipient)
+        assert acknowledge.deliver(runtime, ready.ack_id, ready.message, ready.recipient) == "sent"
     idle_stack.start_workers()
     idle_stack.settle()
     [ticket] = idle_stack.tickets()

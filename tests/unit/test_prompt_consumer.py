@@ -27,6 +27,7 @@ def _send(broker, n: int) -> None:
 
 
 def test_a_full_hand_waits_for_an_ack_without_sleeping(broker, monkeypatch):
+    # prefetch 1: a hand of one is full until its ack
     sleeps: list[float] = []
     monkeypatch.setattr(dramatiq_redis.time, "sleep", sleeps.append)
     _send(broker, 3)
@@ -49,3 +50,18 @@ def test_an_empty_queue_still_backs_off(broker, monkeypatch):
     assert [next(consumer) for _ in range(6)] == [None] * 6
     assert len(sleeps) == 6 and sleeps[-1] > sleeps[0]  # growing, up to the idle timeout
     assert max(sleeps) <= 1.0
+
+
+def test_the_hand_is_refilled_in_one_fetch_once_half_of_it_is_done(broker, monkeypatch):
+    fetches: list[int] = []
+    real = broker.do_fetch
+    monkeypatch.setattr(broker, "do_fetch", lambda q, n: fetches.append(n) or real(q, n))
+    _send(broker, 12)
+    consumer = broker.consume("q", prefetch=4, timeout=60_000)
+    hand = [next(consumer) for _ in range(4)]
+    assert fetches == [4]
+    for message in hand[:2]:
+        consumer.ack(message)  # half done: the next call refills the two free places at once
+    more = [next(consumer) for _ in range(2)]
+    assert [tuple(m.args) for m in more] == [(4,), (5,)]
+    assert fetches == [4, 2]

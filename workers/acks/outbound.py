@@ -7,7 +7,7 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -16,7 +16,7 @@ from workers.store.private_files import private_dir
 
 
 class Outbound(Protocol):
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: Message, recipient: str) -> None:
         """Hand the message over; `RelayRefused` when refused for good, any other error is temporary."""
         ...
 
@@ -43,7 +43,7 @@ class MaildirOutbox:
         private_dir(self.path.parent)
         self._box = mailbox.Maildir(str(self.path), create=True)
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: Message, recipient: str) -> None:
         key = self._box.add(_with_envelope(message, recipient))
         # Maildir.add puts bytes in new/ under their key. Not `_lookup(key)`: it re-lists the
         # folder (cost growing with the outbox) and, with several threads sharing the index,
@@ -51,7 +51,7 @@ class MaildirOutbox:
         os.chmod(self.path / "new" / key, 0o600)  # owner-only, whatever the umask
 
 
-def _with_envelope(message: EmailMessage, recipient: str) -> bytes:
+def _with_envelope(message: Message, recipient: str) -> bytes:
     # Return-Path: <> records the empty envelope sender (RFC 3834) as a relay would.
     return b"Return-Path: <>\r\nX-Envelope-To: " + recipient.encode() + b"\r\n" + message.as_bytes()
 
@@ -90,7 +90,7 @@ class SmtpRelay:
         self.username, self.password = username, password
         self.tls = tls or RelayTls()
 
-    def send(self, message: EmailMessage, recipient: str) -> None:
+    def send(self, message: Message, recipient: str) -> None:
         try:
             with self._session() as smtp:
                 _hand_over(smtp, message, recipient)
@@ -136,7 +136,7 @@ class SmtpRelay:
         smtp.login(self.username, self.password or "")
 
 
-def _hand_over(smtp: smtplib.SMTP, message: EmailMessage, recipient: str) -> None:
+def _hand_over(smtp: smtplib.SMTP, message: Message, recipient: str) -> None:
     """MAIL FROM:<>, RCPT, DATA; a 5xx to any of them is permanent, anything else temporary."""
     try:
         smtp.send_message(message, from_addr="", to_addrs=[recipient])

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 from workers.store.private_files import private_dir, private_file
+from workers.store.sqlite_turns import connection_factory
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -25,10 +26,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        connect_args: dict = {"timeout": 30}
         if path and path != ":memory:":
             private_dir(Path(path).parent)
             private_file(path)  # 0600 before SQLite opens it; its WAL and SHM follow its mode
-        engine = create_engine(url, connect_args={"timeout": 30})
+            connect_args["factory"] = connection_factory(path)  # writers take turns
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

@@ -34,8 +34,9 @@ class Outcome:
     duplicate: bool = False
     ack_ids: list[int] = field(default_factory=list)  # pending acknowledgements to send
     page_ids: list[int] = field(default_factory=list)
-    # Acknowledgements claimed and built in the filing's own transaction, to deliver now
-    # (`workers.acknowledge.Ready`); `ack_ids` are then only those left for `send_ack`.
+    # Acknowledgements claimed in the filing's own transaction and built right after its
+    # commit, to deliver now (`workers.acknowledge.Ready`); `ack_ids` are then only those left
+    # for `send_ack`.
     ready: list = field(default_factory=list)
 
     def add_work(self, other: Outcome) -> None:

@@ -1,0 +1,58 @@
+"""The acknowledgement as composed: what a mail reader decodes is exactly what was rendered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+
+import pytest
+
+from workers.acks.mail import compose
+from workers.acks.render import RenderedAck
+
+RENDERED = RenderedAck(
+    "[DRI #100042] Accusé de réception : « Serveur lent »",
+    "Bonjour Madame Le Goff,\n\nNous avons bien reçu votre demande.\n" + "é" * 120 + "\n",
+    "<p>Nous avons bien reçu votre demande « Serveur lent ».</p>" * 4,
+)
+
+
+def _compose(recipient="anne.legoff@armor-logistique.fr", in_reply_to="m1@client.example"):
+    return compose(
+        RENDERED,
+        sender="support@dri.example",
+        recipient=recipient,
+        message_id="ack-7.100042@dri.example",
+        in_reply_to=in_reply_to,
+        references=["m0@client.example"],
+        language="fr",
+        sent_at=datetime(2026, 12, 6, 21, 0, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("recipient", ["anne.legoff@armor-logistique.fr", "josé@exemple.fr"])
+def test_a_reader_decodes_what_was_rendered(recipient):
+    raw = _compose(recipient).as_bytes()
+    read = message_from_bytes(raw, policy=policy.default)
+    assert str(read["Subject"]) == RENDERED.subject
+    assert str(read["To"]) == recipient
+    assert read["In-Reply-To"] == "<m1@client.example>"
+    assert read["References"] == "<m0@client.example> <m1@client.example>"
+    assert read["Auto-Submitted"] == "auto-replied" and read["Content-Language"] == "fr"
+    assert read.get_body(("plain",)).get_content() == RENDERED.text
+    assert read.get_body(("html",)).get_content().strip() == RENDERED.html
+
+
+def test_headers_stay_readable_and_the_mail_is_seven_bit_clean():
+    message = _compose()
+    raw = message.as_bytes()
+    assert b"[DRI #100042]" in raw  # ASCII runs of the subject are not encoded
+    assert raw.isascii()  # quoted-printable parts: no relay needs 8BITMIME
+    assert max(len(line) for line in raw.split(b"\n")) <= 78
+    assert str(message["Subject"]) == RENDERED.subject  # what `deliver` stores
+
+
+def test_no_thread_headers_without_a_message_to_answer():
+    raw = _compose(in_reply_to="").as_bytes()
+    read = message_from_bytes(raw, policy=policy.default)
+    assert read["In-Reply-To"] is None and read["References"] is None
