@@ -27,7 +27,6 @@ from workers.running.runtime import Runtime
 from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
-from workers.store.tickets import event
 from workers.trust_gate import MINIMAL, NONE, ack_choice
 
 log = logging.getLogger("guichet.ack")
@@ -105,14 +104,14 @@ def build_claimed(
     ready, given_back = [], []
     for ack_id in ack_ids:
         try:
-            built = _build_in(rt, session, ack_id, status="sending")
+            built = _build_in(rt, session, ack_id, status=None)  # claimed just now, by us
         except Exception as exc:
             session.rollback()
             log.warning("acknowledgement not built: %s", exc, extra={"ack_id": ack_id})
             _stubborn(_recorded, rt, _give_back, ack_id)
             given_back.append(ack_id)
             continue
-        if built is not None:  # None: no longer ours (the sweeper took it back)
+        if built is not None:
             ready.append(Ready(ack_id, *built))
     return ready, given_back
 
@@ -126,16 +125,23 @@ def _give_back(session: Session, ack_id: int) -> None:
 
 
 def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
-    current = [AckRow.attempts == attempt] if attempt is not None else []
-    result = session.execute(
-        update(AckRow)
-        .where(AckRow.id == ack_id, AckRow.status == "pending", *current)
-        .values(status="sending", attempts=AckRow.attempts + 1)
-    )
-    if result.rowcount != 1:
+    """One UPDATE … RETURNING and one INSERT, in Core (an ORM bulk update synchronising the
+    session cost 4.5 ms a claim). The session's own AckRow, if loaded, is not refreshed: the
+    builders after the claim do not look at its status."""
+    current = [ACKS.c.attempts == attempt] if attempt is not None else []
+    ack = session.execute(
+        update(ACKS)
+        .where(ACKS.c.id == ack_id, ACKS.c.status == "pending", *current)
+        .values(status="sending", attempts=ACKS.c.attempts + 1)
+        .returning(ACKS.c.intake_id, ACKS.c.ticket_id)
+    ).first()
+    if ack is None:
         return False
-    ack = session.get(AckRow, ack_id)
-    event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
+    detail = {"ack_id": ack_id, **claimant()}
+    session.execute(
+        insert(EVENTS),
+        {"kind": CLAIMED, "intake_id": ack.intake_id, "ticket_id": ack.ticket_id, "detail": detail},
+    )
     return True
 
 
@@ -204,10 +210,11 @@ def build(rt: Runtime, ack_id: int):
         return _build_in(rt, session, ack_id)
 
 
-def _build_in(rt: Runtime, session: Session, ack_id: int, status: str = "pending"):
-    """`build` in a session given, of an acknowledgement in `status`."""
+def _build_in(rt: Runtime, session: Session, ack_id: int, status: str | None = "pending"):
+    """`build` in a session given, of an acknowledgement in `status` (None: whatever its
+    status, for one this process has just claimed)."""
     ack = session.get(AckRow, ack_id)
-    if ack is None or ack.status != status:
+    if ack is None or (status is not None and ack.status != status):
         return None
     ticket, intake = (
         session.get(TicketRow, ack.ticket_id),

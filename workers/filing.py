@@ -154,8 +154,9 @@ def _lock(session: Session, intake_id: str) -> IntakeRow:
     """The intake, locked until commit. On SQLite the first statement is a write, which takes
     the database's write lock now: filings run one at a time and each sees the last one's work."""
     if session.get_bind().dialect.name == "sqlite":
+        intakes = IntakeRow.__table__  # Core: no ORM bulk-update machinery for a no-op write
         session.execute(
-            update(IntakeRow).where(IntakeRow.id == intake_id).values(attempts=IntakeRow.attempts)
+            update(intakes).where(intakes.c.id == intake_id).values(attempts=intakes.c.attempts)
         )
     intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
     if intake is None:
