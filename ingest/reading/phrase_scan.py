@@ -123,14 +123,31 @@ def family(phrases: tuple[str, ...]) -> Family:
     return Family(regex, None if None in reaches else max(reaches))
 
 
+# The vocabulary lists are loaded once and never changed: a list seen before is found by
+# identity, without copying it into a tuple and hashing that on every call (38 calls per mail,
+# a tenth of a mail's analysis). The entry holds the list itself, so its id is not reused.
+_BY_ID: dict[int, tuple[object, Family]] = {}
+
+
+def compiled(phrases: Iterable[str]) -> Family:
+    """The compiled family of a vocabulary list."""
+    hit = _BY_ID.get(id(phrases))
+    if hit is not None and hit[0] is phrases:
+        return hit[1]
+    found = family(tuple(phrases))
+    if isinstance(phrases, list | tuple) and len(_BY_ID) < 1024:
+        _BY_ID[id(phrases)] = (phrases, found)
+    return found
+
+
 def phrase_regex(phrases: Iterable[str]) -> re.Pattern | None:
     """One compiled alternation for a vocabulary list (longest first); None for an empty list."""
-    return family(tuple(phrases)).regex
+    return compiled(phrases).regex
 
 
 def reach(phrases: Iterable[str]) -> int | None:
     """Non-space characters an attempt to match the list at one position reads, at most."""
-    return family(tuple(phrases)).reach
+    return compiled(phrases).reach
 
 
 def find_phrases(folded_text: str, phrases: Iterable[str]) -> list[re.Match]:
@@ -185,14 +202,14 @@ def _reach_point(text: str, start: int, reach: int) -> int:
 def last_end_before(text: str, phrases, matches: list[re.Match], end: int) -> int | None:
     """End of the last of `find_phrases(text[:end], phrases)`, given `matches`, those of the
     whole text: they are the same up to a few characters before `end`, rescanned."""
-    compiled = family(tuple(phrases))
-    if compiled.reach is None:
+    found_family = compiled(phrases)
+    if found_family.reach is None:
         found = find_phrases(text[:end], phrases)
         return found[-1].end() if found else None
-    safe = _safe_point(text, end, compiled.reach)
+    safe = _safe_point(text, end, found_family.reach)
     j = bisect_right(matches, safe, key=re.Match.start) - 1
     resume = max(matches[j].end(), safe + 1) if j >= 0 else safe + 1
-    found = list(compiled.regex.finditer(text, resume, end)) if compiled.regex else []
+    found = list(found_family.regex.finditer(text, resume, end)) if found_family.regex else []
     if found:
         return found[-1].end()
     return matches[j].end() if j >= 0 else None
@@ -201,14 +218,14 @@ def last_end_before(text: str, phrases, matches: list[re.Match], end: int) -> in
 def first_start_after(text: str, phrases, matches: list[re.Match], start: int) -> int | None:
     """Start, in `text[start:]`, of the first of `find_phrases(text[start:], phrases)`, given
     `matches`, those of the whole text (only the first position looks back past `start`)."""
-    compiled = family(tuple(phrases))
-    if compiled.reach is None:
+    found_family = compiled(phrases)
+    if found_family.reach is None:
         found = find_phrases(text[start:], phrases)
         return found[0].start() if found else None
-    regex = compiled.regex
+    regex = found_family.regex
     if regex is None:
         return None
-    if regex.match(text[start : _reach_point(text, start, compiled.reach)]):
+    if regex.match(text[start : _reach_point(text, start, found_family.reach)]):
         return 0  # the attempt at `start` alone sees nothing before it: tried on a copy
     after = start + 1
     k = bisect_right(matches, after, key=re.Match.end)
