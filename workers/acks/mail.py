@@ -9,6 +9,7 @@ quoted-printable: 7-bit clean through any relay, still readable in the raw file.
 
 from __future__ import annotations
 
+import uuid
 from email import charset
 from email.header import Header
 from email.message import EmailMessage, Message
@@ -48,7 +49,9 @@ def compose(
     message: Message = MIMEText(rendered.text, "plain", UTF8_QP)
     if rendered.html:
         text = message
-        message = MIMEMultipart("alternative")
+        # A boundary of our own: "=_" never occurs in quoted-printable text, so the generator
+        # need not search the parts for a clash (it compiled a regex per message to do so).
+        message = MIMEMultipart("alternative", boundary=f"=_guichet_{uuid.uuid4().hex}")
         message.attach(text)
         message.attach(MIMEText(rendered.html, "html", UTF8_QP))
     message["From"] = sender

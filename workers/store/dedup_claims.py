@@ -17,12 +17,16 @@ from sqlalchemy.orm import Session
 
 from workers.store.schema import DedupClaimRow, IntakeRow, MessageRow, utcnow
 
+# Core statements on the tables: these rows are never loaded as objects, and the ORM's
+# statement machinery cost more than the statements (filing is SQLite's write turn).
+CLAIMS, INTAKES, MESSAGES = DedupClaimRow.__table__, IntakeRow.__table__, MessageRow.__table__
+
 
 def _insert(session: Session, intake: IntakeRow) -> str | None:
     """Insert-or-find: the intake id holding the claim on this intake's key."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(DedupClaimRow)
+        insert(CLAIMS)
         .values(dedup_key=intake.dedup_key, intake_id=intake.id, claimed_at=utcnow())
         .on_conflict_do_nothing()
     )
@@ -30,9 +34,7 @@ def _insert(session: Session, intake: IntakeRow) -> str | None:
 
 
 def holder(session: Session, intake: IntakeRow) -> str | None:
-    return session.scalar(
-        select(DedupClaimRow.intake_id).where(DedupClaimRow.dedup_key == intake.dedup_key)
-    )
+    return session.scalar(select(CLAIMS.c.intake_id).where(CLAIMS.c.dedup_key == intake.dedup_key))
 
 
 def expired(session: Session, intake: IntakeRow, window: timedelta | None) -> bool:
@@ -41,9 +43,9 @@ def expired(session: Session, intake: IntakeRow, window: timedelta | None) -> bo
     if window is None or intake.message_id:
         return False
     first = session.scalar(
-        select(IntakeRow.received_at)
-        .join(DedupClaimRow, DedupClaimRow.intake_id == IntakeRow.id)
-        .where(DedupClaimRow.dedup_key == intake.dedup_key)
+        select(INTAKES.c.received_at)
+        .join(CLAIMS, CLAIMS.c.intake_id == INTAKES.c.id)
+        .where(CLAIMS.c.dedup_key == intake.dedup_key)
     )
     return first is not None and first < intake.received_at - window
 

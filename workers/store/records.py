@@ -59,6 +59,13 @@ class Plan:
         return self.page_refused
 
 
+def keep(session: Session, row) -> None:
+    """Hold `row` for the session's life. The session's identity map only holds weak references:
+    a ticket or an acknowledgement nobody references once the filing returns was dropped at
+    once, and building the acknowledgement after the commit read both back with a SELECT."""
+    session.info.setdefault("kept", []).append(row)
+
+
 def event(
     session: Session, kind: str, intake_id: str | None, ticket_id: int | None, **detail
 ) -> None:
@@ -101,6 +108,7 @@ def record_ack(
         skip_reason=skip_reason,
     )
     session.add(ack)
+    keep(session, ack)
     session.flush()
     event(
         session,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ingest.model import Content, Decision
 from workers.store import dedup_claims, threading
 from workers.store.journal import storable
-from workers.store.records import Plan, add_message, event, record_ack, record_page
+from workers.store.records import Plan, add_message, event, keep, record_ack, record_page
 from workers.store.schema import (
     AckRow,
     IntakeRow,
@@ -215,6 +215,7 @@ def _new_ticket(
         review=storable(next((f.why for f in decision.trail if f.field == "review"), None)),
     )
     session.add(ticket)
+    keep(session, ticket)
     session.flush()
     ticket.number = ticket.id + TICKET_NUMBER_OFFSET
     event(
