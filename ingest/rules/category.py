@@ -8,7 +8,7 @@ from functools import lru_cache
 from ingest import config_files
 from ingest.model import Category, Content, Finding
 from ingest.reading.normalize import fold, unescape
-from ingest.reading.phrase_scan import find_phrases, has_phrase, mask, phrase_regex
+from ingest.reading.phrase_scan import any_group, find_phrases, has_phrase, mask, phrase_regex
 from ingest.reading.text_split import split_text
 
 _URL = re.compile(
@@ -35,7 +35,10 @@ class Services:
     def apply(self, content: Content, text: str, category: Category) -> None:
         folded = mask(fold(text), _vocab()["service_false_positives"])
         declared = fold(str(content.declared.get("service") or ""))
-        for service, terms in _vocab()["services"].items():
+        services = _vocab()["services"]
+        if not (declared or any_group(folded, services)):
+            return
+        for service, terms in services.items():
             if has_phrase(folded, terms) or declared == service or has_phrase(declared, terms):
                 _add(category.services, service)
 
@@ -96,6 +99,8 @@ class Isp:
 
     def apply(self, content: Content, text: str, category: Category) -> None:
         folded, context = fold(text), _vocab()["isp_context"]
+        if not any_group(folded, _vocab()["isp"]):
+            return
         for isp, terms in _vocab()["isp"].items():
             for hit in find_phrases(folded, terms):
                 if hit.group() not in context["ambiguous_isp"] or self._near_access(folded, hit):
@@ -116,6 +121,8 @@ class Connection:
 
     def apply(self, content: Content, text: str, category: Category) -> None:
         folded = fold(text)
+        if not any_group(folded, _vocab()["connection"]):
+            return
         for kind, terms in _vocab()["connection"].items():
             if has_phrase(folded, terms):
                 _add(category.connection, kind)
