@@ -65,3 +65,11 @@ def test_the_hand_is_refilled_in_one_fetch_once_half_of_it_is_done(broker, monke
     more = [next(consumer) for _ in range(2)]
     assert [tuple(m.args) for m in more] == [(4,), (5,)]
     assert fetches == [4, 2]
+
+
+def test_an_empty_delay_queue_is_looked_at_five_times_less_often(broker, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr(dramatiq_redis.time, "sleep", sleeps.append)
+    consumer = broker.consume("q.DQ", prefetch=4, timeout=1_000)
+    assert [next(consumer) for _ in range(12)] == [None] * 12
+    assert 1.0 < max(sleeps) <= 5.0  # the idle poll times DELAY_QUEUE_POLL_FACTOR
