@@ -88,3 +88,18 @@ def test_a_thread_in_its_turn_does_not_wait_for_itself_through_a_second_connecti
         with engine.connect() as inner:
             inner.execute(text("SELECT count(*) FROM t")).scalar()  # reads go on as before
             assert inner.connection.dbapi_connection.turns.take() is False  # no self-wait
+
+
+def test_a_turn_kept_too_long_by_another_thread_lets_the_write_go_to_sqlite(tmp_path, monkeypatch):
+    from workers.store import sqlite_turns
+
+    monkeypatch.setattr(sqlite_turns, "PATIENCE", 0.2)
+    engine = _engine(tmp_path)
+    with engine.connect() as conn:
+        turns = conn.connection.dbapi_connection.turns
+    holder = threading.Thread(target=turns.take)  # takes the turn and never gives it back
+    holder.start()
+    holder.join()
+    assert turns.take() is False  # waited PATIENCE, then no turn: SQLite's lock decides
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))  # the write still happens

@@ -27,6 +27,7 @@ import threading
 
 from workers.store.private_files import private_file
 
+PATIENCE = 30.0  # seconds, as the engine's SQLite busy timeout (workers/store/engine.py)
 _WRITES = (b"INSERT", b"UPDATE", b"DELETE", b"REPLACE", b"BEGIN IMMEDIATE", b"BEGIN EXCLUSIVE")
 _WRITE_WORDS = tuple(w.decode() for w in _WRITES)
 
@@ -48,11 +49,14 @@ class Turns:
         return self._fd
 
     def take(self) -> bool:
-        """Wait for the turn; False (no turn taken) when this thread already holds it."""
+        """Wait for the turn; False (no turn taken) when this thread already holds it, or when
+        another thread of this process kept it longer than SQLite's own busy timeout: the
+        write then goes on without a turn and SQLite's lock decides, as it did before turns."""
         me = threading.get_ident()
         if self._holder == me:
             return False
-        self._thread_lock.acquire()
+        if not self._thread_lock.acquire(timeout=PATIENCE):
+            return False
         try:
             fcntl.flock(self._file(), fcntl.LOCK_EX)
         except BaseException:
