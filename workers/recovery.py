@@ -29,17 +29,25 @@ def server_id(client: redis.Redis) -> str:
 
 def queued_ids(client: redis.Redis, namespace: str = "dramatiq") -> dict[str, set]:
     """Actor name → first arguments of the messages waiting on the queues: those on a queue's
-    list, and every delayed one. A message in a worker's hands is not counted: a connection
-    lost mid-message may end it neither done nor retried, and a second copy of it is a no-op
-    (`create_ticket` is idempotent, `send_ack` checks its attempt). Dead-lettered ones are
-    parked and reported, not waiting."""
+    list, and every delayed one not yet fetched. A message in a worker's hands is not counted:
+    a connection lost mid-message may end it neither done nor retried, and a second copy of it
+    is a no-op (`create_ticket` is idempotent, `send_ack` checks its attempt, a page is sent
+    once). That holds for delayed messages too: a worker's delay-queue consumer keeps the ones
+    it fetched in memory until they are due, and forgets them when its connection drops, while
+    Redis keeps them as "in hand" for as long as that worker lives (seen: an intake never filed
+    after the second of two Redis restarts). Dead-lettered ones are parked and reported, not
+    waiting."""
+    in_hand: set[bytes] = set()
+    for key in client.scan_iter(match=f"{namespace}:__acks__.*", count=500):
+        in_hand |= client.smembers(key)
     found: dict[str, set] = {}
     for key in client.scan_iter(match=f"{namespace}:*.msgs", count=500):
         queue = key[: -len(b".msgs")]
         if queue.endswith(b".XQ"):
             continue
         if queue.endswith(b".DQ"):
-            bodies = client.hvals(key)
+            delayed = [i for i in client.hkeys(key) if i not in in_hand]
+            bodies = client.hmget(key, delayed) if delayed else []
         else:
             waiting = client.lrange(queue, 0, -1)
             bodies = client.hmget(key, waiting) if waiting else []

@@ -54,3 +54,24 @@ def test_what_redis_lost_is_re_enqueued_once_per_server_life_and_filed(idle_stac
     assert {
         a["status"] for t in tickets for a in idle_stack.ticket(t["number"])["acknowledgements"]
     } == {"sent"}
+
+
+def test_a_delayed_message_a_worker_fetched_and_forgot_counts_as_lost(redis_url, redis_server):
+    # A delay-queue consumer keeps what it fetched in memory until it is due; when its
+    # connection drops it forgets it, while Redis keeps it "in hand" as long as the worker
+    # lives. The recovery must not count such a message as queued (an intake was never filed
+    # after two Redis restarts because it did).
+    import dramatiq
+
+    broker = redis_broker(redis_url)
+    broker.declare_queue("tickets.routine")
+    client = redis_server.client()
+    for intake in ("held", "waiting"):
+        message = dramatiq.Message("tickets.routine", "create_ticket", (intake,), {}, {})
+        broker.enqueue(message, delay=60_000)
+    consumer = broker.consume("tickets.routine.DQ", prefetch=1, timeout=100)
+    fetched = next(consumer)
+    assert fetched is not None  # now in this consumer's hands (its ack set in Redis)
+    queued = recovery.queued_ids(client)
+    assert queued["create_ticket"] == {"waiting", "held"} - {fetched.args[0]}
+    broker.close()
