@@ -22,7 +22,7 @@ from ingest.edges.imap_session import TAKEN
 from ingest.settings import Settings
 from tests.support import processes
 from tests.support.dovecot import TOKEN, Dovecot, dovecot_binary
-from tests.support.mail import customer_mail
+from tests.support.mail import TIMER_OUTLASTING_BODY, customer_mail
 from tests.support.services import free_port, unavailable
 from tests.support.stack import stack_settings
 from workers.cli.fetching import serve_fetch
@@ -72,9 +72,7 @@ def settings_for(tmp_path, database_url, redis_url, sink, *boxes: dict, **overri
     return settings
 
 
-LONG_BODY = "Bonjour,\n\n" + "".join(
-    f"Ligne {k} : le serveur srv-{k} refuse nos envois depuis ce matin.\n" for k in range(20000)
-)
+LONG_BODY = TIMER_OUTLASTING_BODY
 
 
 def mail(index: int, **options) -> bytes:

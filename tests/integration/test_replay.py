@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from ingest.config_files import config_dir
 from ingest.queueing import ROUTINE_QUEUE, URGENT_QUEUE
-from tests.support.mail import customer_mail
+from tests.support.mail import TIMER_OUTLASTING_BODY, customer_mail
 from tests.support.processes import ROOT, settings_env
 from tests.support.services import free_port
 from tests.support.stack import stack_settings
@@ -241,8 +241,7 @@ def test_a_message_the_parser_rejects_is_replayed_for_review(tmp_path, redis_url
     home = Home(tmp_path, redis_url, sink.address, parse_processes=1)
     # The limit is a CPU-time timer checked at the kernel's tick: a long mail takes many ticks,
     # so the parser gives up on it whatever the machine (a short one could finish first).
-    long_body = "Bonjour,\n\n" + "Notre site affiche une erreur 500 depuis hier soir.\n" * 4000
-    path = write_mbox(tmp_path / "old.mbox", [archived(0, body=long_body)])
+    path = write_mbox(tmp_path / "old.mbox", [archived(0, body=TIMER_OUTLASTING_BODY)])
     result = home.replay(str(path), GUICHET_PARSE_TIMEOUT="0.000001")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 taken in (1 unreadable, kept for review)" in result.stdout

@@ -52,3 +52,11 @@ def send(
                 return code, text.decode()
         code, text = smtp.data(message.as_bytes(policy=email.policy.SMTP))  # CRLF line ends
         return code, text.decode()
+
+
+# A body the parser cannot finish within one tick of its CPU-time timer, whatever the machine:
+# 20,000 distinct lines (a shorter or repetitive one was parsed before the limit fired, once
+# the rules got faster). For tests of a parse that runs out of time.
+TIMER_OUTLASTING_BODY = "Bonjour,\n\n" + "".join(
+    f"Ligne {k} : le serveur srv-{k} refuse nos envois depuis ce matin.\n" for k in range(20000)
+)
