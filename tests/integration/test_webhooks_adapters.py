@@ -70,6 +70,7 @@ def post_alerts(web, secret: str, payload: dict):
         f"{web.url}/v1/partners/armor-monitoring/alertmanager",
         json=payload,
         headers={"authorization": f"Bearer {secret}"},
+        timeout=60,  # a fresh web process starts its parsers on the first request (~5 s)
     )
 
 
@@ -159,9 +160,12 @@ def test_raw_mime_from_a_provider_becomes_the_same_ticket_and_acknowledgement_as
     )  # a provider's own key, as `--import-secret` stores it
     mail = customer_mail()
     fields, files = mime_form(key, mail.as_bytes())
-    response = httpx.post(f"{web.url}/v1/partners/mailgun/mime", data=fields, files=files)
+    # The first request to a fresh web process starts its parser processes (4.5-5.5 s here):
+    # httpx's default 5 s timeout failed it now and then.
+    url, timeout = f"{web.url}/v1/partners/mailgun/mime", 60
+    response = httpx.post(url, data=fields, files=files, timeout=timeout)
     assert response.status_code == 202
-    replay = httpx.post(f"{web.url}/v1/partners/mailgun/mime", data=fields, files=files)
+    replay = httpx.post(url, data=fields, files=files, timeout=timeout)
     assert replay.status_code == 202 and replay.json() == response.json()
 
     [ticket] = stack.wait_tickets(1)
