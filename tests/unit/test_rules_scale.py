@@ -99,7 +99,7 @@ def cost(text: str, runs: int) -> float:
 def test_deciding_eight_times_the_input_costs_at_most_twelve_times_as_much(case):
     make = CASES[case]
     cost(make(SIZE), 1)  # warm: vocabulary compiled, caches filled
-    small, large = cost(make(SIZE), 3), cost(make(8 * SIZE), 1)
+    small, large = cost(make(SIZE), 3), cost(make(8 * SIZE), 3)  # best of 3 each
     assert large <= MAX_RATIO * max(small, 0.002), f"{case}: {small:.3f}s -> {large:.3f}s"
 
 
