@@ -118,9 +118,9 @@ def build_claimed(
 
 def _give_back(session: Session, ack_id: int) -> None:
     session.execute(
-        update(AckRow)
-        .where(AckRow.id == ack_id, AckRow.status == "sending")
-        .values(status="pending", attempts=AckRow.attempts - 1)
+        update(ACKS)
+        .where(ACKS.c.id == ack_id, ACKS.c.status == "sending")
+        .values(status="pending", attempts=ACKS.c.attempts - 1)
     )
 
 

@@ -123,21 +123,25 @@ def family(phrases: tuple[str, ...]) -> Family:
     return Family(regex, None if None in reaches else max(reaches))
 
 
-# The vocabulary lists are loaded once and never changed: a list seen before is found by
-# identity, without copying it into a tuple and hashing that on every call (38 calls per mail,
-# a tenth of a mail's analysis). The entry holds the list itself, so its id is not reused.
-_BY_ID: dict[int, tuple[object, Family]] = {}
+# The vocabulary lists and tables are loaded once and never changed: one seen before is found
+# by identity, without copying it into a tuple and hashing that on every call (38 calls per
+# mail, a tenth of a mail's analysis). An entry holds its object, so its id is not reused.
+_BY_ID: dict[tuple[str, int], tuple[object, object]] = {}
+
+
+def _by_identity(kind: str, source, make):
+    hit = _BY_ID.get((kind, id(source)))
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    made = make(source)
+    if isinstance(source, list | tuple | dict) and len(_BY_ID) < 1024:
+        _BY_ID[(kind, id(source))] = (source, made)
+    return made
 
 
 def compiled(phrases: Iterable[str]) -> Family:
     """The compiled family of a vocabulary list."""
-    hit = _BY_ID.get(id(phrases))
-    if hit is not None and hit[0] is phrases:
-        return hit[1]
-    found = family(tuple(phrases))
-    if isinstance(phrases, list | tuple) and len(_BY_ID) < 1024:
-        _BY_ID[id(phrases)] = (phrases, found)
-    return found
+    return _by_identity("list", phrases, lambda p: family(tuple(p)))
 
 
 def phrase_regex(phrases: Iterable[str]) -> re.Pattern | None:
@@ -150,19 +154,10 @@ def reach(phrases: Iterable[str]) -> int | None:
     return compiled(phrases).reach
 
 
-_UNIONS: dict[int, tuple[object, list[str]]] = {}
-
-
 def union(groups: dict[str, list[str]]) -> list[str]:
     """Every entry of a vocabulary table of lists (one list per ISP, per service…), as one list
     (the same list object each time, so its scan is compiled once)."""
-    hit = _UNIONS.get(id(groups))
-    if hit is not None and hit[0] is groups:
-        return hit[1]
-    merged = [phrase for phrases in groups.values() for phrase in phrases]
-    if len(_UNIONS) < 256:
-        _UNIONS[id(groups)] = (groups, merged)
-    return merged
+    return _by_identity("table", groups, lambda g: [p for phrases in g.values() for p in phrases])
 
 
 def any_group(folded_text: str, groups: dict[str, list[str]]) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 from workers.store.private_files import private_dir, private_file
-from workers.store.sqlite_turns import connection_factory
+from workers.store.sqlite_turns import PATIENCE, connection_factory
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -18,7 +18,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # which is what makes "committed before 250" true after a power cut.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(PATIENCE * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -26,7 +26,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        connect_args: dict = {"timeout": 30}
+        connect_args: dict = {"timeout": PATIENCE}
         if path and path != ":memory:":
             private_dir(Path(path).parent)
             private_file(path)  # 0600 before SQLite opens it; its WAL and SHM follow its mode

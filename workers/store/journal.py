@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -97,9 +96,9 @@ class SqlJournal:
     def _commit(self, batch: list[_Entry]) -> None:
         try:
             self._insert(batch)
-        except Exception:
+        except Exception as exc:
             if len(batch) == 1:
-                batch[0].error = sys.exc_info()[1]
+                batch[0].error = exc
             else:  # one at a time: only the request at fault fails
                 for entry in batch:
                     try:

@@ -27,9 +27,8 @@ import threading
 
 from workers.store.private_files import private_file
 
-PATIENCE = 30.0  # seconds, as the engine's SQLite busy timeout (workers/store/engine.py)
-_WRITES = (b"INSERT", b"UPDATE", b"DELETE", b"REPLACE", b"BEGIN IMMEDIATE", b"BEGIN EXCLUSIVE")
-_WRITE_WORDS = tuple(w.decode() for w in _WRITES)
+PATIENCE = 30.0  # seconds: also SQLite's own busy timeout (workers/store/engine.py)
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
 
 
 class Turns:
@@ -74,7 +73,7 @@ class Turns:
 
 
 def _is_write(sql: str) -> bool:
-    return sql.lstrip()[:15].upper().startswith(_WRITE_WORDS)
+    return sql.lstrip()[:15].upper().startswith(_WRITES)
 
 
 class TurnCursor(sqlite3.Cursor):
