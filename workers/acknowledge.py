@@ -146,16 +146,30 @@ def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
 
 
 def deliver(rt: Runtime, ack_id: int, message: Message, recipient: str):
-    """Hand a claimed acknowledgement to the relay (or outbox) and record the outcome."""
+    """Hand a claimed acknowledgement to the relay (or outbox) and record the outcome.
+
+    It is recorded sent just before the last step of the hand-over (the end of DATA, or the
+    rename into the outbox's new/): a worker killed after the relay took the message has
+    always recorded it, so the sweeper, which returns the claims of dead workers to pending,
+    never sends it twice. Killed between that record and the single write that follows, the
+    acknowledgement is recorded and not sent: at most once. A relay that answers the end of
+    DATA with anything but 250 overwrites the record (refused, or deferred)."""
+    message_id, subject = message["Message-ID"].strip("<>"), str(message["Subject"])
+    intake: list[str] = []  # whose acknowledgement, once recorded
+
+    def record() -> None:
+        intake.append(_finish(rt, ack_id, message_id, subject))
+
     try:
-        rt.outbound.send(message, recipient)
+        rt.outbound.send(message, recipient, record)
     except RelayRefused as refusal:
         return _stubborn(_recorded, rt, retrying.refuse, ack_id, refusal)
     except Exception as exc:
         schedule = retrying.Schedule.of(rt.settings)
         error = f"{type(exc).__name__}: {exc}"
         return _stubborn(_recorded, rt, retrying.defer, ack_id, error, schedule)
-    _stubborn(_finish, rt, ack_id, message["Message-ID"].strip("<>"), str(message["Subject"]))
+    metrics.ack_sent(intake[0])
+    log.info("acknowledgement sent", extra={"ack_id": ack_id})
     return "sent"
 
 
@@ -235,8 +249,11 @@ def _build_in(rt: Runtime, session: Session, ack_id: int, status: str | None = "
     return message, ack.recipient
 
 
-def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
-    """Record the acknowledgement sent: one UPDATE … RETURNING and one INSERT, in Core."""
+def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> str:
+    """Record the acknowledgement sent: one UPDATE … RETURNING and one INSERT, in Core.
+
+    One try: while the relay waits for the end of DATA, a database that does not answer
+    makes the acknowledgement deferred (`deliver`), not a relay session held open."""
     with rt.sessions.begin() as session:
         ack = session.execute(
             update(ACKS)
@@ -250,7 +267,6 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
             )
             .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
         ).one()
-        metrics.ack_sent(session, ack.intake_id)
         session.execute(
             insert(EVENTS),
             {
@@ -260,4 +276,4 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> None:
                 "detail": {"recipient": ack.recipient, "message_id": message_id},
             },
         )
-    log.info("acknowledgement sent", extra={"ack_id": ack_id})
+    return ack.intake_id

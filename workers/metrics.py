@@ -104,12 +104,10 @@ def ack_recorded(session: Session, skip_reason: str | None) -> None:
         on_commit(session, ACKS_SKIPPED.labels(skip_reason).inc)
 
 
-def ack_sent(session: Session, intake_id: str) -> None:
-    def count() -> None:
-        ACKS_SENT.inc()
-        _since_accepted(ACK_LATENCY, intake_id)
-
-    on_commit(session, count)
+def ack_sent(intake_id: str) -> None:
+    """Once the relay (or outbox) took it: after the record's commit and the last step."""
+    ACKS_SENT.inc()
+    _since_accepted(ACK_LATENCY, intake_id)
 
 
 def ack_failed(session: Session, kind: str) -> None:

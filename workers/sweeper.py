@@ -71,8 +71,9 @@ def _pending_acks(rt: Runtime, grace: timedelta) -> int:
 def _abandoned_claims(rt: Runtime, grace: timedelta) -> int:
     """`sending` acknowledgements whose claimant died go back to `pending`.
 
-    The relay may have taken the message just before the worker died: such a resend
-    carries the same Message-ID (`ack_mail.ack_message_id`), so it is recognisable."""
+    The relay never took such a message: an acknowledgement is recorded sent before the end
+    of its DATA goes out (`workers.acknowledge.deliver`), so one still `sending` did not reach
+    it. A resend carries the same Message-ID (`ack_mail.ack_message_id`) all the same."""
     with rt.sessions.begin() as session:
         sending = session.execute(
             select(AckRow.id, AckRow.intake_id, AckRow.ticket_id).where(AckRow.status == "sending")

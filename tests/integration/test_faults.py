@@ -356,3 +356,50 @@ def test_an_acknowledgement_whose_worker_died_mid_send_is_sent_once_by_another(t
         handler.gate.set()
         pipeline.stop()
         relay.stop()
+
+
+class ReplyGatedSink(SinkHandler):
+    """A relay that takes the message at the end of DATA, then holds its 250 until the gate
+    opens: the worker is killed after the relay has the message, before it knows."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate, self.stalled = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        reply = await super().handle_DATA(server, session, envelope)  # taken, like a queue file
+        self.stalled.set()
+        while not self.gate.is_set():
+            await asyncio.sleep(0.05)
+        return reply
+
+
+def test_an_acknowledgement_the_relay_took_from_a_worker_killed_before_its_reply_goes_once(
+    tmp_path,
+):
+    handler = ReplyGatedSink()
+    relay = Controller(handler, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    pipeline = Pipeline(
+        tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", f"127.0.0.1:{relay.port}", workers=1
+    )
+    try:
+        assert send(pipeline.smtp_address, customer_mail())[0] == 250
+        assert handler.stalled.wait(30), pipeline.logs_tail()
+        # Recorded before the end of DATA went out: nothing left for the sweeper to resend.
+        assert pipeline.counts()["acks"] == {"sent": 1}
+        pipeline.kill_a_worker()
+        handler.gate.set()
+        time.sleep(pipeline.settings.sweep_grace + pipeline.settings.sweep_interval + 2)
+        assert len(handler.messages) == 1
+        with pipeline.sessions() as session:
+            ack = session.scalar(select(AckRow))
+            kinds = list(
+                session.scalars(select(EventRow.kind).where(EventRow.intake_id == ack.intake_id))
+            )
+            assert (ack.status, ack.attempts) == ("sent", 1)
+            assert "ack-reclaimed" not in kinds and kinds.count("ack-sent") == 1
+    finally:
+        handler.gate.set()
+        pipeline.stop()
+        relay.stop()

@@ -2,8 +2,10 @@
 
 Each case is an input an outsider can send to make a super-linear rule slow: a line of thousands
 of words, numbers, names or signature markers, deep quotes, pasted logs. Deciding it at size 8n
-costs at most 12 times deciding it at size n (CPU time of this process, the smaller of a few
-runs, so a loaded machine slows both sides alike); a quadratic rule costs 64 times.
+costs at most 12 times deciding it at size n; a quadratic rule costs 64 times. Measured as CPU
+time of this process in rounds of "n, then 8n" back to back, keeping the smallest ratio: a busy
+neighbour (on two vCPUs often the other half of the same core) slows what runs beside it, and
+only a round where both sides ran alike says something about the rule.
 """
 
 from __future__ import annotations
@@ -99,8 +101,20 @@ def cost(text: str, runs: int) -> float:
 def test_deciding_eight_times_the_input_costs_at_most_twelve_times_as_much(case):
     make = CASES[case]
     cost(make(SIZE), 1)  # warm: vocabulary compiled, caches filled
-    small, large = cost(make(SIZE), 3), cost(make(8 * SIZE), 3)  # best of 3 each
-    assert large <= MAX_RATIO * max(small, 0.002), f"{case}: {small:.3f}s -> {large:.3f}s"
+    small, large = make(SIZE), make(8 * SIZE)
+    assert_scales(case, lambda: cost(small, 2), lambda: cost(large, 1))
+
+
+def assert_scales(case: str, small_cost, large_cost, rounds: int = 3) -> None:
+    """The smallest large/small ratio over `rounds` back-to-back pairs is at most MAX_RATIO."""
+    ratios = []
+    for _ in range(rounds):
+        small, large = small_cost(), large_cost()
+        ratios.append((large / max(small, 0.002), small, large))
+        if ratios[-1][0] <= MAX_RATIO:
+            return
+    ratio, small, large = min(ratios)
+    assert ratio <= MAX_RATIO, f"{case}: {small:.3f}s -> {large:.3f}s ({ratio:.1f}x)"
 
 
 def test_no_regex_is_compiled_while_deciding_mail_once_the_rules_are_warm(monkeypatch):
@@ -139,6 +153,5 @@ def test_turning_eight_times_the_html_into_text_costs_at_most_twelve_times_as_mu
             best = min(best, time.process_time() - started)
         return best
 
-    make = HTML[case]
-    small, large = html_cost(make(2 * SIZE), 3), html_cost(make(16 * SIZE), 3)  # best of 3 each
-    assert large <= MAX_RATIO * max(small, 0.002), f"{case}: {small:.3f}s -> {large:.3f}s"
+    small, large = HTML[case](2 * SIZE), HTML[case](16 * SIZE)
+    assert_scales(case, lambda: html_cost(small, 2), lambda: html_cost(large, 1))

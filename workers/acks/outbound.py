@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import io
 import mailbox
 import os
+import re
 import smtplib
+import socket
 import ssl
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.generator import BytesGenerator
 from email.message import Message
+from email.policy import EmailPolicy
 from pathlib import Path
 from typing import Protocol
 
 from ingest.settings import Settings, host_port
 from workers.store.private_files import private_dir
 
+# Called once the whole message is with the relay (or in the outbox's tmp/) and only its last
+# step remains: the end of DATA (the final dot), or the rename into new/. What it records is
+# durable before the message can be taken; if it raises, the message is not handed over.
+# That step is a single write to a socket or a rename: a process killed around it leaves either
+# the record without the message (at most once) or neither, never a message taken and not
+# recorded, which the sweeper would send again (see workers.acknowledge.deliver).
+LastStep = Callable[[], None]
+
 
 class Outbound(Protocol):
-    def send(self, message: Message, recipient: str) -> None:
+    def send(self, message: Message, recipient: str, before_last_step: LastStep | None = None):
         """Hand the message over; `RelayRefused` when refused for good, any other error is temporary."""
         ...
 
@@ -41,14 +57,27 @@ class MaildirOutbox:
         # Only the parent: Maildir(create=True) makes tmp/new/cur only when it creates the folder
         # (0700 each). The parent too is created owner-only (workers/store/private_files.py).
         private_dir(self.path.parent)
-        self._box = mailbox.Maildir(str(self.path), create=True)
+        mailbox.Maildir(str(self.path), create=True)
+        # Unique names as the Maildir convention has them (time, pid, a random part, host;
+        # "/" and ":" of the host name escaped), without mailbox.Maildir's shared index,
+        # which once failed a send under several threads ("No message with key").
+        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        self._suffix = f"P{os.getpid()}.{host}"
 
-    def send(self, message: Message, recipient: str) -> None:
-        key = self._box.add(_with_envelope(message, recipient))
-        # Maildir.add puts bytes in new/ under their key. Not `_lookup(key)`: it re-lists the
-        # folder (cost growing with the outbox) and, with several threads sharing the index,
-        # once failed an acknowledgement with "No message with key" (sent again ~40 s later).
-        os.chmod(self.path / "new" / key, 0o600)  # owner-only, whatever the umask
+    def send(self, message: Message, recipient: str, before_last_step: LastStep | None = None):
+        """Written in tmp/ (owner-only), then renamed into new/, where readers look."""
+        name = f"{int(time.time())}.R{uuid.uuid4().hex}{self._suffix}"
+        written = self.path / "tmp" / name
+        descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with open(descriptor, "wb") as out:
+                out.write(_with_envelope(message, recipient))
+            if before_last_step is not None:
+                before_last_step()
+            os.rename(written, self.path / "new" / name)
+        except BaseException:
+            written.unlink(missing_ok=True)
+            raise
 
 
 def _with_envelope(message: Message, recipient: str) -> bytes:
@@ -90,10 +119,10 @@ class SmtpRelay:
         self.username, self.password = username, password
         self.tls = tls or RelayTls()
 
-    def send(self, message: Message, recipient: str) -> None:
+    def send(self, message: Message, recipient: str, before_last_step: LastStep | None = None):
         try:
             with self._session() as smtp:
-                _hand_over(smtp, message, recipient)
+                _hand_over(smtp, message, recipient, before_last_step)
         except (RelayRefused, RelayUnavailable):
             raise
         except (OSError, smtplib.SMTPException) as error:
@@ -136,17 +165,55 @@ class SmtpRelay:
         smtp.login(self.username, self.password or "")
 
 
-def _hand_over(smtp: smtplib.SMTP, message: Message, recipient: str) -> None:
-    """MAIL FROM:<>, RCPT, DATA; a 5xx to any of them is permanent, anything else temporary."""
+def _hand_over(smtp: smtplib.SMTP, message: Message, recipient: str, last_step) -> None:
+    """MAIL FROM:<>, RCPT, DATA; a 5xx to any of them is permanent, anything else temporary.
+
+    smtplib's `sendmail` sends the message and its final dot in one write; here the dot waits
+    for `last_step`. A session closed before the dot is a transaction the relay drops."""
+    data, options = _flattened(smtp, message, recipient)
+    if smtp.has_extn("size"):
+        options.append(f"SIZE={len(data)}")
+    code, reply = smtp.mail("", options)
+    if code != 250:
+        raise _refusal(code, reply, "MAIL FROM")
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        raise _refusal(code, reply, "RCPT TO")
+    code, reply = smtp.docmd("DATA")
+    if code != 354:
+        raise _refusal(code, reply, "DATA")
     try:
-        smtp.send_message(message, from_addr="", to_addrs=[recipient])
-    except smtplib.SMTPRecipientsRefused as error:
-        code, reply = next(iter(error.recipients.values()))
-        raise _refusal(code, reply, "RCPT TO") from error
-    except smtplib.SMTPSenderRefused as error:
-        raise _refusal(error.smtp_code, error.smtp_error, "MAIL FROM") from error
-    except smtplib.SMTPDataError as error:
-        raise _refusal(error.smtp_code, error.smtp_error, "DATA") from error
+        smtp.send(data)
+        if last_step is not None:
+            last_step()
+    except BaseException:
+        smtp.close()  # no dot, no QUIT inside the message: the relay drops the transaction
+        raise
+    smtp.send(b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        raise _refusal(code, reply, "the end of DATA")
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _flattened(smtp: smtplib.SMTP, message: Message, recipient: str) -> tuple[bytes, list[str]]:
+    """The message as DATA carries it (CRLF lines, leading dots doubled, ending in CRLF) and
+    the MAIL options it needs: SMTPUTF8 for an address beyond ASCII, as `send_message` does."""
+    smtp.ehlo_or_helo_if_needed()
+    policy, options = message.policy.clone(linesep="\r\n"), []
+    if not recipient.isascii():
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("the relay does not offer SMTPUTF8")
+        if isinstance(policy, EmailPolicy):
+            policy = policy.clone(utf8=True)
+        options += ["SMTPUTF8", "BODY=8BITMIME"]
+    with io.BytesIO() as out:
+        BytesGenerator(out, policy=policy).flatten(message)
+        data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", out.getvalue()))
+    return data if data.endswith(b"\r\n") else data + b"\r\n", options
 
 
 def _refusal(code: int, reply: bytes | str, stage: str) -> Exception:
