@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import checks
 
 from ingest.edges.webhook.limits import WebhookSettings
@@ -77,11 +78,28 @@ def fuzzed(tmp_path_factory, redis_server):
     running.stop()
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
-)
-def test_the_api_never_fails_with_500_and_always_answers_as_documented(case, fuzzed):
+# One test per operation, with pytest's own parametrization: `schema.parametrize()` gives all
+# eight the same node id, which pytest-xdist reports (and schedules) as one test.
+OPERATIONS = [result.ok() for result in schema.get_all_operations()]
+MODES = schema.config.generation.modes  # valid and invalid data, as `schema.parametrize()` does
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_the_api_never_fails_with_500_and_always_answers_as_documented(operation, fuzzed):
+    @given(case=st.one_of([operation.as_strategy(mode) for mode in MODES]))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def each(case):
+        check(case, fuzzed)
+
+    each()
+
+
+def check(case, fuzzed) -> None:
     if "partner" in (case.path_parameters or {}):
         case.path_parameters["partner"] = PARTNER
     # The signing layer authenticates every request and the partner is pinned on purpose, so the
