@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from workers.acks.mail import compose
+from workers.acks.mail import compose, wire_bytes
 from workers.acks.render import RenderedAck
 
 RENDERED = RenderedAck(
@@ -56,3 +56,33 @@ def test_no_thread_headers_without_a_message_to_answer():
     raw = _compose(in_reply_to="").as_bytes()
     read = message_from_bytes(raw, policy=policy.default)
     assert read["In-Reply-To"] is None and read["References"] is None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        RENDERED.subject,
+        "[DRI #100042] Accusé de réception : " + "un sujet très long " * 12,
+        "[DRI #100043] Accusé de réception : Re:  deux  espaces\tet une tabulation",
+        "[DRI #100044] =?utf-8?q?d=C3=A9j=C3=A0?= cod\u00e9",
+    ],
+)
+@pytest.mark.parametrize("reference", ["m1@client.example", "m" * 70 + "@client.example", ""])
+def test_the_bytes_written_are_those_of_the_standard_generator(subject, reference):
+    """Short ASCII headers are written as they are (no folding machinery): byte for byte what
+    compat32 writes, for every header an acknowledgement has."""
+    rendered = RenderedAck(subject, RENDERED.text, RENDERED.html)
+    message = compose(
+        rendered,
+        sender="Support DRI <support@dri.example>",
+        recipient="anne.legoff@armor-logistique.fr",
+        message_id="ack-7.100042@dri.example",
+        in_reply_to=reference,
+        references=["m0@client.example"],
+        language="fr",
+        sent_at=datetime(2026, 12, 6, 21, 0, tzinfo=UTC),
+    )
+    assert wire_bytes(message) == message.as_bytes()
+    assert wire_bytes(message, "\r\n") == message.as_bytes(
+        policy=message.policy.clone(linesep="\r\n")
+    )

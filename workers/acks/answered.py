@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ingest.model import Decision, decision_from_dict
 from ingest.reading.contents import content_from
+from workers.store.records import message_of
 from workers.store.schema import AckRow, IntakeRow, MessageRow, TicketRow
 
 RECEIVED, IDENTIFIED = "received", "identified"
@@ -28,7 +29,7 @@ class Answered:
 
 
 def answered(session: Session, ack: AckRow, ticket: TicketRow, intake: IntakeRow) -> Answered:
-    message = session.scalar(select(MessageRow).where(MessageRow.intake_id == intake.id))
+    message = message_of(session, intake.id)
     decision = decision_from_dict(intake.decision or {})
     subject = message.subject if message else ""
     if ack.kind == IDENTIFIED:

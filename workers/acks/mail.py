@@ -9,12 +9,15 @@ quoted-printable: 7-bit clean through any relay, still readable in the raw file.
 
 from __future__ import annotations
 
+import io
 import uuid
 from email import charset
+from email.generator import BytesGenerator
 from email.header import Header
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32, EmailPolicy
 from email.utils import format_datetime, formataddr
 
 from workers.acks.render import RenderedAck
@@ -104,3 +107,37 @@ def _compose_internationalised(
         message.add_alternative(rendered.html, subtype="html")
     _common(message, sender, thread, language)  # after set_content, which drops Content-*
     return message
+
+
+class _AsWritten(Compat32):
+    """compat32 that writes a short ASCII header as it is. Every header here is ours and
+    well-formed; compat32 passed each through the Header class to fold it (1.5 ms of an
+    acknowledgement's 2.4 ms serialisation), which a line this short leaves unchanged. A longer
+    line, or a Header (the subject), is folded as before."""
+
+    def _fold(self, name, value, sanitize):
+        if (
+            isinstance(value, str)
+            and len(name) + len(value) < 77
+            and value.isascii()
+            and value.isprintable()
+            and value == value.strip()
+            and "  " not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+AS_WRITTEN = _AsWritten()
+
+
+def wire_bytes(message: Message, linesep: str = "\n", utf8: bool = False) -> bytes:
+    """The message as bytes with `linesep` line ends; `utf8` for an SMTPUTF8 transaction (the
+    internationalised form only). No "From " mangling: that is for mbox files, not for SMTP."""
+    if isinstance(message.policy, EmailPolicy):
+        policy = message.policy.clone(linesep=linesep, utf8=utf8 or message.policy.utf8)
+    else:
+        policy = AS_WRITTEN.clone(linesep=linesep)
+    with io.BytesIO() as out:
+        BytesGenerator(out, mangle_from_=False, policy=policy).flatten(message)
+        return out.getvalue()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import mailbox
 import os
 import re
@@ -13,13 +12,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import EmailPolicy
 from pathlib import Path
 from typing import Protocol
 
 from ingest.settings import Settings, host_port
+from workers.acks.mail import wire_bytes
 from workers.store.private_files import private_dir
 
 # Called once the whole message is with the relay (or in the outbox's tmp/) and only its last
@@ -82,7 +80,7 @@ class MaildirOutbox:
 
 def _with_envelope(message: Message, recipient: str) -> bytes:
     # Return-Path: <> records the empty envelope sender (RFC 3834) as a relay would.
-    return b"Return-Path: <>\r\nX-Envelope-To: " + recipient.encode() + b"\r\n" + message.as_bytes()
+    return b"Return-Path: <>\nX-Envelope-To: " + recipient.encode() + b"\n" + wire_bytes(message)
 
 
 @dataclass(frozen=True)
@@ -203,16 +201,13 @@ def _flattened(smtp: smtplib.SMTP, message: Message, recipient: str) -> tuple[by
     """The message as DATA carries it (CRLF lines, leading dots doubled, ending in CRLF) and
     the MAIL options it needs: SMTPUTF8 for an address beyond ASCII, as `send_message` does."""
     smtp.ehlo_or_helo_if_needed()
-    policy, options = message.policy.clone(linesep="\r\n"), []
-    if not recipient.isascii():
+    utf8, options = not recipient.isascii(), []
+    if utf8:
         if not smtp.has_extn("smtputf8"):
             raise smtplib.SMTPNotSupportedError("the relay does not offer SMTPUTF8")
-        if isinstance(policy, EmailPolicy):
-            policy = policy.clone(utf8=True)
         options += ["SMTPUTF8", "BODY=8BITMIME"]
-    with io.BytesIO() as out:
-        BytesGenerator(out, policy=policy).flatten(message)
-        data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", out.getvalue()))
+    raw = wire_bytes(message, "\r\n", utf8)
+    data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", raw))
     return data if data.endswith(b"\r\n") else data + b"\r\n", options
 
 

@@ -26,12 +26,13 @@ CLAIMS, INTAKES = DedupClaimRow.__table__, IntakeRow.__table__
 def _insert(session: Session, intake: IntakeRow) -> str | None:
     """Insert-or-find: the intake id holding the claim on this intake's key."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(
+    inserted = session.execute(
         insert(CLAIMS)
         .values(dedup_key=intake.dedup_key, intake_id=intake.id, claimed_at=utcnow())
         .on_conflict_do_nothing()
-    )
-    return holder(session, intake)
+        .returning(CLAIMS.c.intake_id)
+    ).scalar()
+    return intake.id if inserted is not None else holder(session, intake)  # the row says who
 
 
 def holder(session: Session, intake: IntakeRow) -> str | None:

@@ -14,7 +14,8 @@ from workers import metrics
 from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow
 
-PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a defect of the mail
+PARSER_MARKER = "parser:"
+MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake  # the defect that only names the parser used: not a defect of the mail
 
 
 @dataclass
@@ -73,19 +74,27 @@ def event(
 
 
 def add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content: Content) -> None:
-    session.add(
-        MessageRow(
-            ticket_id=ticket.id,
-            intake_id=intake.id,
-            message_id=storable(content.message_id[:998]),
-            sender=storable((content.from_address or intake.envelope_sender)[:320]),
-            subject=storable(content.subject),
-            text=storable(content.text),
-            attachments=[a.__dict__ for a in content.attachments],
-            dedup_key=intake.dedup_key,
-            defects=mail_defects(content),
-        )
+    message = MessageRow(
+        ticket_id=ticket.id,
+        intake_id=intake.id,
+        message_id=storable(content.message_id[:998]),
+        sender=storable((content.from_address or intake.envelope_sender)[:320]),
+        subject=storable(content.subject),
+        text=storable(content.text),
+        attachments=[a.__dict__ for a in content.attachments],
+        dedup_key=intake.dedup_key,
+        defects=mail_defects(content),
     )
+    session.add(message)
+    session.info.setdefault(MESSAGES, {})[intake.id] = message  # held, for the acknowledgement
+
+
+def message_of(session: Session, intake_id: str) -> MessageRow | None:
+    """The message an intake was filed as: the one this session wrote, else read."""
+    written = session.info.get(MESSAGES, {}).get(intake_id)
+    if written is not None:
+        return written
+    return session.scalar(select(MessageRow).where(MessageRow.intake_id == intake_id))
 
 
 def mail_defects(content: Content) -> list[str]:
