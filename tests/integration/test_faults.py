@@ -329,8 +329,9 @@ class GatedSink(SinkHandler):
         return "250 OK"
 
 
-def test_an_acknowledgement_whose_worker_died_mid_send_is_sent_once_by_another(tmp_path):
-    handler = GatedSink()
+@contextlib.contextmanager
+def stalled_acknowledgement(tmp_path, handler):
+    """One worker, one customer mail, its acknowledgement held by `handler` (a gated relay)."""
     relay = Controller(handler, hostname="127.0.0.1", port=free_port())
     relay.start()
     pipeline = Pipeline(
@@ -339,6 +340,16 @@ def test_an_acknowledgement_whose_worker_died_mid_send_is_sent_once_by_another(t
     try:
         assert send(pipeline.smtp_address, customer_mail())[0] == 250
         assert handler.stalled.wait(30), pipeline.logs_tail()
+        yield pipeline
+    finally:
+        handler.gate.set()
+        pipeline.stop()
+        relay.stop()
+
+
+def test_an_acknowledgement_whose_worker_died_mid_send_is_sent_once_by_another(tmp_path):
+    handler = GatedSink()
+    with stalled_acknowledgement(tmp_path, handler) as pipeline:
         assert pipeline.counts()["acks"] == {"sending": 1}
         pipeline.kill_a_worker()  # dies holding the claim, before the relay took anything
         handler.gate.set()
@@ -352,10 +363,6 @@ def test_an_acknowledgement_whose_worker_died_mid_send_is_sent_once_by_another(t
             )
             assert (ack.status, ack.attempts) == ("sent", 2)
             assert "ack-reclaimed" in list(kinds)
-    finally:
-        handler.gate.set()
-        pipeline.stop()
-        relay.stop()
 
 
 class ReplyGatedSink(SinkHandler):
@@ -378,14 +385,7 @@ def test_an_acknowledgement_the_relay_took_from_a_worker_killed_before_its_reply
     tmp_path,
 ):
     handler = ReplyGatedSink()
-    relay = Controller(handler, hostname="127.0.0.1", port=free_port())
-    relay.start()
-    pipeline = Pipeline(
-        tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", f"127.0.0.1:{relay.port}", workers=1
-    )
-    try:
-        assert send(pipeline.smtp_address, customer_mail())[0] == 250
-        assert handler.stalled.wait(30), pipeline.logs_tail()
+    with stalled_acknowledgement(tmp_path, handler) as pipeline:
         # Recorded before the end of DATA went out: nothing left for the sweeper to resend.
         assert pipeline.counts()["acks"] == {"sent": 1}
         pipeline.kill_a_worker()
@@ -399,7 +399,3 @@ def test_an_acknowledgement_the_relay_took_from_a_worker_killed_before_its_reply
             )
             assert (ack.status, ack.attempts) == ("sent", 1)
             assert "ack-reclaimed" not in kinds and kinds.count("ack-sent") == 1
-    finally:
-        handler.gate.set()
-        pipeline.stop()
-        relay.stop()
