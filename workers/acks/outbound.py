@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mailbox
 import os
 import re
 import smtplib
@@ -52,10 +51,8 @@ class MaildirOutbox:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        # Only the parent: Maildir(create=True) makes tmp/new/cur only when it creates the folder
-        # (0700 each). The parent too is created owner-only (workers/store/private_files.py).
-        private_dir(self.path.parent)
-        mailbox.Maildir(str(self.path), create=True)
+        for folder in ("tmp", "new", "cur"):  # owner-only (workers/store/private_files.py)
+            private_dir(self.path / folder)
         # Unique names as the Maildir convention has them (time, pid, a random part, host;
         # "/" and ":" of the host name escaped), without mailbox.Maildir's shared index,
         # which once failed a send under several threads ("No message with key").
@@ -193,7 +190,6 @@ def _hand_over(smtp: smtplib.SMTP, message: Message, recipient: str, last_step) 
         raise _refusal(code, reply, "the end of DATA")
 
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
@@ -206,8 +202,7 @@ def _flattened(smtp: smtplib.SMTP, message: Message, recipient: str) -> tuple[by
         if not smtp.has_extn("smtputf8"):
             raise smtplib.SMTPNotSupportedError("the relay does not offer SMTPUTF8")
         options += ["SMTPUTF8", "BODY=8BITMIME"]
-    raw = wire_bytes(message, "\r\n", utf8)
-    data = _LEADING_DOT.sub(b"..", _LINE_END.sub(b"\r\n", raw))
+    data = _LEADING_DOT.sub(b"..", wire_bytes(message, "\r\n", utf8))  # CRLF throughout
     return data if data.endswith(b"\r\n") else data + b"\r\n", options
 
 

@@ -14,8 +14,8 @@ from workers import metrics
 from workers.store.journal import storable
 from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow
 
-PARSER_MARKER = "parser:"
-MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake  # the defect that only names the parser used: not a defect of the mail
+PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a defect of the mail
+MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
 
 
 @dataclass
