@@ -25,6 +25,7 @@ from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
+from workers.store.records import event
 from workers.store.schema import AckRow, EventRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
@@ -137,11 +138,7 @@ def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
     ).first()
     if ack is None:
         return False
-    detail = {"ack_id": ack_id, **claimant()}
-    session.execute(
-        insert(EVENTS),
-        {"kind": CLAIMED, "intake_id": ack.intake_id, "ticket_id": ack.ticket_id, "detail": detail},
-    )
+    event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
     return True
 
 

@@ -80,28 +80,30 @@ def _after_delivery(outcome) -> None:
 @dramatiq.actor(actor_name="page_oncall", queue_name=PAGES_QUEUE, **RETRY)
 def page_oncall(page_id: int) -> None:
     """Page the on-call team for an urgent ticket once it is due."""
-    if paging.seconds_until_due(runtime(), page_id) > 1:
-        schedule_page(page_id)  # woken early (redelivery, long delay split): wait again
-        return
-    paging.send(runtime(), page_id)
+    wait = paging.send_if_due(runtime(), page_id)
+    if not isinstance(wait, str):  # woken early (redelivery, long delay split): wait again
+        schedule_page(page_id, wait)
 
 
 def _page_now_or_later(page_id: int) -> None:
     """A page due now is sent here, in the filing's pass (no `page_oncall` message); one that
     fails, or is due later, goes to `page_oncall` with its retries. A worker that dies first
     leaves the page scheduled, and the redelivered `create_ticket` finds it (`pending_work`)."""
-    if paging.seconds_until_due(runtime(), page_id) > 1:
-        schedule_page(page_id)
-        return
     try:
-        paging.send(runtime(), page_id)
+        wait = paging.send_if_due(runtime(), page_id)
     except Exception as exc:
         log.warning("page not sent, handed to page_oncall: %s", exc, extra={"page_id": page_id})
         schedule_page(page_id)
+        return
+    if not isinstance(wait, str):
+        schedule_page(page_id, wait)
 
 
-def schedule_page(page_id: int) -> None:
-    delay_ms = int(paging.seconds_until_due(runtime(), page_id) * 1000)
+def schedule_page(page_id: int, wait: float | None = None) -> None:
+    """A `page_oncall` message for when the page is due (`wait` seconds, read if not given)."""
+    if wait is None:
+        wait = paging.seconds_until_due(runtime(), page_id)
+    delay_ms = int(wait * 1000)
     page_oncall.send_with_options(args=(page_id,), delay=min(delay_ms, MAX_DELAY_MS) or None)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
@@ -17,6 +18,8 @@ from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
 
 log = logging.getLogger("guichet.page")
+PAGES, TICKETS = PageRow.__table__, TicketRow.__table__
+DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
 
 
 def seconds_until_due(rt: Runtime, page_id: int) -> float:
@@ -25,44 +28,65 @@ def seconds_until_due(rt: Runtime, page_id: int) -> float:
         return max(0.0, (page.due_at - datetime.now(UTC)).total_seconds())
 
 
-def send(rt: Runtime, page_id: int) -> str:
+def send_if_due(rt: Runtime, page_id: int) -> str | float:
+    """Send the page if it is due (within a second): "sent", "already handled", or the
+    seconds still to wait. Two transactions: the claim (with what the page says), then the
+    outcome; the page is claimed at most once (scheduled → sending)."""
     with rt.sessions.begin() as session:
+        now = datetime.now(UTC)
         claimed = session.execute(
-            update(PageRow)
-            .where(PageRow.id == page_id, PageRow.status == "scheduled")
+            update(PAGES)
+            .where(
+                PAGES.c.id == page_id,
+                PAGES.c.status == "scheduled",
+                PAGES.c.due_at <= now + timedelta(seconds=DUE_SLACK),
+            )
             .values(status="sending")
-        )
-        if claimed.rowcount != 1:
-            return "already handled"
+            .returning(PAGES.c.ticket_id, PAGES.c.sender_trust)
+        ).first()
+        if claimed is None:
+            return _unclaimed(session, page_id, now)
+        ticket = session.execute(
+            select(
+                TICKETS.c.number, TICKETS.c.client_number, TICKETS.c.subject, TICKETS.c.urgency
+            ).where(TICKETS.c.id == claimed.ticket_id)
+        ).one()
+    payload = {
+        "ticket": ticket.number,
+        "client_number": ticket.client_number,
+        "subject": ticket.subject,
+        "urgency": ticket.urgency,
+        **sender_notice(claimed.sender_trust),
+    }
     try:
-        summary = _deliver(rt, page_id)
+        summary = _deliver(rt, payload)
     except Exception as exc:
         with rt.sessions.begin() as session:
             session.execute(
-                update(PageRow)
-                .where(PageRow.id == page_id)
+                update(PAGES)
+                .where(PAGES.c.id == page_id)
                 .values(status="scheduled", error=str(exc)[:2000])
             )
         raise
     with rt.sessions.begin() as session:
-        page = session.get(PageRow, page_id)
-        page.status, page.sent_at = "sent", utcnow()
+        session.execute(
+            update(PAGES).where(PAGES.c.id == page_id).values(status="sent", sent_at=utcnow())
+        )
         metrics.page_sent(session)
-        event(session, "paged", None, page.ticket_id, targets=summary)
+        event(session, "paged", None, claimed.ticket_id, targets=summary)
     return "sent"
 
 
-def _deliver(rt: Runtime, page_id: int) -> list[str]:
-    with rt.sessions() as session:
-        page = session.get(PageRow, page_id)
-        ticket = session.get(TicketRow, page.ticket_id)
-        payload = {
-            "ticket": ticket.number,
-            "client_number": ticket.client_number,
-            "subject": ticket.subject,
-            "urgency": ticket.urgency,
-            **sender_notice(page.sender_trust),
-        }
+def _unclaimed(session: Session, page_id: int, now: datetime) -> str | float:
+    page = session.execute(
+        select(PAGES.c.status, PAGES.c.due_at).where(PAGES.c.id == page_id)
+    ).first()
+    if page is None or page.status != "scheduled":
+        return "already handled"
+    return max(0.0, (page.due_at - now).total_seconds())
+
+
+def _deliver(rt: Runtime, payload: dict) -> list[str]:
     targets = []
     if rt.settings.oncall_email:
         rt.outbound.send(_page_mail(rt, payload), rt.settings.oncall_email)

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
@@ -16,6 +17,8 @@ from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRo
 
 PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a defect of the mail
 MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
+TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
+EVENTS = EventRow.__table__
 
 
 @dataclass
@@ -70,7 +73,27 @@ def keep(session: Session, row) -> None:
 def event(
     session: Session, kind: str, intake_id: str | None, ticket_id: int | None, **detail
 ) -> None:
-    session.add(EventRow(kind=kind, intake_id=intake_id, ticket_id=ticket_id, detail=detail))
+    """Add a line to the trail, written with the transaction's commit.
+
+    The lines of one transaction go in one multi-row INSERT just before it commits, in the
+    order they were added: as ORM rows, each autoflush before a query wrote its own INSERT
+    (4.5 statements per filing). Nothing reads the trail inside the transaction that writes it."""
+    session.info.setdefault(TRAIL, []).append(
+        {"kind": kind, "intake_id": intake_id, "ticket_id": ticket_id, "detail": detail}
+    )
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_trail(session: Session) -> None:
+    lines = session.info.pop(TRAIL, None)
+    if lines:
+        session.flush()  # the tickets the lines name are in the database first
+        session.execute(insert(EVENTS), lines)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_trail(session: Session) -> None:
+    session.info.pop(TRAIL, None)
 
 
 def add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content: Content) -> None:
