@@ -52,6 +52,21 @@ class Content:
         return [value for key, value in self.headers if key.lower() == lname]
 
 
+def content_to_dict(content: Content) -> dict:
+    """`Content` as JSON-ready data (the inverse of `content_from_dict`)."""
+    data = asdict(content)
+    data["headers"] = [list(pair) for pair in content.headers]
+    return data
+
+
+def content_from_dict(data: dict) -> Content:
+    """Rebuild a `Content` stored as JSON by `content_to_dict`."""
+    values = dict(data)
+    values["headers"] = [tuple(pair) for pair in values.get("headers", ())]
+    values["attachments"] = [Attachment(**a) for a in values.get("attachments", ())]
+    return Content(**values)
+
+
 @dataclass
 class Finding:
     """One rule's verdict, kept for `guichet explain` and the ticket's intake trail."""

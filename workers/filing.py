@@ -7,11 +7,12 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.analysis import Envelope, worth_another_look
-from ingest.model import Content, Decision, decision_from_dict
+from ingest.model import Content, Decision, content_from_dict, decision_from_dict
 from ingest.reading.contents import content_from
 from ingest.second_look import SecondLook
 from workers import acknowledge, metrics
@@ -31,6 +32,8 @@ from workers.trust_gate import IDENTIFIED, MINIMAL, RECEIVED, ack_choice, page_i
 
 log = logging.getLogger("guichet.filing")
 FILED = ("ticketed", "duplicate")
+# The intake columns written after the edge stored it (by filings and the journal).
+CHANGING = ("status", "ticket_id", "attempts", "error", "queue", "updated_at")
 MAX_DEPTH = 5  # a reply filing its unfiled parent, which files its own, and so on
 
 
@@ -44,6 +47,7 @@ class Prepared:
     before the write lock, so a filing holds the lock only for its few reads and writes."""
 
     intake_id: str
+    row: IntakeRow  # as read for the preparation (detached): its content columns never change
     content: Content
     decision: Decision
     plan: Plan
@@ -62,7 +66,7 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
     filed: list[tuple[str, Outcome]] = []
     with rt.sessions() as session:
         with session.begin():
-            intake = _lock(session, intake_id)
+            intake = _lock(session, intake_id, prepared.row)
             if intake.status in FILED:
                 return pending_work(session, intake)
             outcome = _file_locked(rt, session, intake, prepared, filed)
@@ -106,6 +110,7 @@ def _prepare(rt: Runtime, session: Session, intake: IntakeRow, depth: int) -> Pr
     content, decision = _content_and_decision(rt, intake)
     prepared = Prepared(
         intake.id,
+        intake,
         content,
         decision,
         _plan(rt, intake, content, decision),
@@ -132,7 +137,7 @@ def _file_locked(
         if row.id not in known
     ]
     for parent in prepared.parents + late:
-        row = _lock(session, parent.intake_id)
+        row = _lock(session, parent.intake_id, parent.row)
         if row.status not in FILED:
             earlier.add_work(_file_locked(rt, session, row, parent, filed))
     p = prepared
@@ -150,17 +155,34 @@ def duplicate_window(rt: Runtime) -> timedelta:
     return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
-def _lock(session: Session, intake_id: str) -> IntakeRow:
+def _lock(session: Session, intake_id: str, known: IntakeRow | None = None) -> IntakeRow:
     """The intake, locked until commit. On SQLite the first statement is a write, which takes
-    the database's write lock now: filings run one at a time and each sees the last one's work."""
+    the database's write lock now: filings run one at a time and each sees the last one's work.
+
+    With `known` (the row as the preparation read it), only the columns a filing changes are
+    read again: the raw mail and the decision are written once, by the edge, and their copy
+    in hand is taken instead of being fetched and decoded a second time."""
+    intakes = IntakeRow.__table__
     if session.get_bind().dialect.name == "sqlite":
-        intakes = IntakeRow.__table__  # Core: no ORM bulk-update machinery for a no-op write
+        # Core: no ORM bulk-update machinery for a no-op write
         session.execute(
             update(intakes).where(intakes.c.id == intake_id).values(attempts=intakes.c.attempts)
         )
-    intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
-    if intake is None:
+    if known is None:
+        intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
+        if intake is None:
+            raise IntakeMissing(intake_id)
+        return intake
+    current = session.execute(
+        select(*(intakes.c[name] for name in CHANGING))
+        .where(intakes.c.id == intake_id)
+        .with_for_update()
+    ).first()
+    if current is None:
         raise IntakeMissing(intake_id)
+    intake = session.merge(known, load=False)
+    for name, value in current._mapping.items():
+        set_committed_value(intake, name, value)
     return intake
 
 
@@ -175,13 +197,7 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
         intake.partner,
     )
     try:
-        content = content_from(
-            intake.channel,
-            intake.raw,
-            sender=intake.envelope_sender,
-            recipients=intake.recipients,
-            client_ip=intake.client_ip,
-        )
+        content = _content(intake)
     except Exception as exc:  # unreadable even here: a ticket for review with the raw kept
         log.error("stored intake unreadable: %s", exc, extra={"intake_id": intake.id})
         content = Content(
@@ -199,6 +215,19 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
             return content, again.content(content, envelope, intake.raw).decision
         return content, again.mail(intake.raw, envelope).decision
     return content, decision
+
+
+def _content(intake: IntakeRow) -> Content:
+    """The request as the edge read it (stored with it), else read again from the raw bytes."""
+    if intake.content is not None:
+        return content_from_dict(intake.content)
+    return content_from(
+        intake.channel,
+        intake.raw,
+        sender=intake.envelope_sender,
+        recipients=intake.recipients,
+        client_ip=intake.client_ip,
+    )
 
 
 def _second_look(settings) -> SecondLook:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import sessionmaker
 
 from ingest.analysis import Analysis, Envelope
+from ingest.model import Content, content_to_dict
 from workers.store.schema import EventRow, IntakeRow, utcnow
 
 
@@ -40,10 +42,25 @@ def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Anal
         "partner": envelope.partner,
         "source": storable((envelope.source or "")[:200]) or None,
         "decision": analysis.decision.to_dict(),
+        "content": stored_content(analysis.content),
         "queue": "tickets.urgent" if urgent else "tickets.routine",
         "status": "received",
         "error": storable(analysis.error),
     }
+
+
+def stored_content(content: Content | None) -> dict | None:
+    """What the edge read, to store beside the raw bytes; None (the worker parses the raw
+    again) when there is nothing, or text a JSON column may refuse (NUL, lone surrogates)."""
+    if content is None:
+        return None
+    data = content_to_dict(content)
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate fails here
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
+    return None if "\\u0000" in text else data  # PostgreSQL's text refuses NUL
 
 
 class _Entry:

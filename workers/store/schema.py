@@ -97,6 +97,9 @@ class IntakeRow(Base):
     partner: Mapped[str | None] = mapped_column(String(100))
     source: Mapped[str | None] = mapped_column(String(200))  # "imap:<mailbox>", "replay:<file>"
     decision: Mapped[dict | None] = mapped_column(JSON)
+    # The request as the edge read it (`ingest.model.content_to_dict`): the worker files from
+    # it instead of parsing the raw bytes again. None when the edge could not read it.
+    content: Mapped[dict | None] = mapped_column(JSON)
     queue: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
