@@ -220,7 +220,12 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
 def _content(intake: IntakeRow) -> Content:
     """The request as the edge read it (stored with it), else read again from the raw bytes."""
     if intake.content is not None:
-        return content_from_dict(intake.content)
+        try:
+            return content_from_dict(intake.content)
+        except (TypeError, ValueError, KeyError) as exc:  # a shape this version does not know
+            log.warning(
+                "stored content unusable, parsed again: %s", exc, extra={"intake_id": intake.id}
+            )
     return content_from(
         intake.channel,
         intake.raw,

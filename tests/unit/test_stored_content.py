@@ -111,3 +111,17 @@ def test_an_intake_stored_without_a_copy_is_parsed_again():
         content=None,
     )
     assert filing._content(intake).subject == "Site en panne"
+
+
+def test_a_stored_copy_of_another_shape_is_parsed_again():
+    raw = b"From: jf@armor-logistique.fr\r\nSubject: Site en panne\r\n\r\nBonjour\r\n"
+    intake = IntakeRow(
+        id="z",
+        channel="smtp",
+        raw=raw,
+        envelope_sender="jf@armor-logistique.fr",
+        recipients=["support@x"],
+        client_ip="",
+        content={"channel": "smtp", "a_field_of_a_later_version": 1},
+    )
+    assert filing._content(intake).subject == "Site en panne"

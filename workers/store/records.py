@@ -77,7 +77,9 @@ def event(
 
     The lines of one transaction go in one multi-row INSERT just before it commits, in the
     order they were added: as ORM rows, each autoflush before a query wrote its own INSERT
-    (4.5 statements per filing). Nothing reads the trail inside the transaction that writes it."""
+    (4.5 statements per filing). Nothing reads the trail inside the transaction that writes it.
+    A line belongs to the transaction under way (or to the one the session's next statement
+    begins): rolled back or closed, it is gone with it, as an ORM row added would be."""
     session.info.setdefault(TRAIL, []).append(
         {"kind": kind, "intake_id": intake_id, "ticket_id": ticket_id, "detail": detail}
     )
@@ -91,9 +93,12 @@ def _write_trail(session: Session) -> None:
         session.execute(insert(EVENTS), lines)
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _forget_trail(session: Session) -> None:
-    session.info.pop(TRAIL, None)
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_trail(session: Session, transaction) -> None:
+    """A transaction ended without its commit (rolled back, or its session closed): its lines
+    go with it, never into the session's next transaction."""
+    if transaction.parent is None:
+        session.info.pop(TRAIL, None)
 
 
 def add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content: Content) -> None:
