@@ -78,6 +78,21 @@ def test_text_a_database_may_refuse_is_not_stored():
     assert stored_content(Content(channel="smtp", text="C:\\temp")) is not None
 
 
+RAW = b"From: jf@armor-logistique.fr\r\nSubject: Site en panne\r\n\r\nBonjour\r\n"
+
+
+def _intake(raw: bytes, content: dict | None) -> IntakeRow:
+    return IntakeRow(
+        id="x",
+        channel="smtp",
+        raw=raw,
+        envelope_sender="jf@armor-logistique.fr",
+        recipients=["support@x"],
+        client_ip="",
+        content=content,
+    )
+
+
 def test_the_worker_files_from_the_stored_copy_without_parsing_the_raw():
     content = Content(
         channel="smtp",
@@ -87,41 +102,14 @@ def test_the_worker_files_from_the_stored_copy_without_parsing_the_raw():
         headers=[("Subject", "Site en panne")],
         in_reply_to=["a@b"],
     )
-    intake = IntakeRow(
-        id="x",
-        channel="smtp",
-        raw=b"not what was stored",
-        envelope_sender="jf@armor-logistique.fr",
-        recipients=["support@x"],
-        client_ip="",
-        content=stored_content(content),
-    )
+    intake = _intake(b"not what was stored", stored_content(content))
     assert filing._content(intake) == content
 
 
 def test_an_intake_stored_without_a_copy_is_parsed_again():
-    raw = b"From: jf@armor-logistique.fr\r\nSubject: Site en panne\r\n\r\nBonjour\r\n"
-    intake = IntakeRow(
-        id="y",
-        channel="smtp",
-        raw=raw,
-        envelope_sender="jf@armor-logistique.fr",
-        recipients=["support@x"],
-        client_ip="",
-        content=None,
-    )
-    assert filing._content(intake).subject == "Site en panne"
+    assert filing._content(_intake(RAW, None)).subject == "Site en panne"
 
 
 def test_a_stored_copy_of_another_shape_is_parsed_again():
-    raw = b"From: jf@armor-logistique.fr\r\nSubject: Site en panne\r\n\r\nBonjour\r\n"
-    intake = IntakeRow(
-        id="z",
-        channel="smtp",
-        raw=raw,
-        envelope_sender="jf@armor-logistique.fr",
-        recipients=["support@x"],
-        client_ip="",
-        content={"channel": "smtp", "a_field_of_a_later_version": 1},
-    )
-    assert filing._content(intake).subject == "Site en panne"
+    later = {"channel": "smtp", "a_field_of_a_later_version": 1}
+    assert filing._content(_intake(RAW, later)).subject == "Site en panne"
