@@ -83,19 +83,34 @@ class Intake:
     async def _commit(
         self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis
     ) -> Accepted | Deferred:
-        try:
-            await asyncio.to_thread(self.journal.record, intake_id, envelope, raw, analysis)
-        except Exception:
-            log.exception("intake not durable: journal failed", extra={"intake_id": intake_id})
+        queue = queue_for(analysis.decision.urgency.level)
+        # One trip to a worker thread for both steps: each hop between the event loop and a
+        # thread is a handoff of the interpreter lock, paid by every request.
+        failed = await asyncio.to_thread(
+            self._store_and_queue, intake_id, raw, envelope, analysis, queue
+        )
+        if failed == "journal":
             return Deferred("journal")
         metrics.decided(analysis.decision)
-        queue = queue_for(analysis.decision.urgency.level)
+        if failed == "queue":
+            return Deferred("queue", intake_id)
+        log.info("intake accepted", extra={"intake_id": intake_id, "queue": queue})
+        return Accepted(intake_id, queue)
+
+    def _store_and_queue(
+        self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis, queue: str
+    ) -> str | None:
+        """Commit, then enqueue (in a worker thread): the step that failed, or None."""
         try:
-            await asyncio.to_thread(enqueue_intake, self.broker, intake_id, queue)
+            self.journal.record(intake_id, envelope, raw, analysis)
+        except Exception:
+            log.exception("intake not durable: journal failed", extra={"intake_id": intake_id})
+            return "journal"
+        try:
+            enqueue_intake(self.broker, intake_id, queue)
         except Exception as exc:
             # Stored but not queued: the sender retries (the worker recognises the duplicate)
             # and the sweeper enqueues this one if the sender never does.
             log.warning("intake stored but not queued: %s", exc, extra={"intake_id": intake_id})
-            return Deferred("queue", intake_id)
-        log.info("intake accepted", extra={"intake_id": intake_id, "queue": queue})
-        return Accepted(intake_id, queue)
+            return "queue"
+        return None

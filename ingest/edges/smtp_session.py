@@ -10,6 +10,7 @@ from ingest import metrics
 from ingest.edges import smtp_replies as replies
 from ingest.edges import xforward
 from ingest.edges.networks import Networks
+from ingest.edges.smtp_addresses import plain_address
 from ingest.edges.smtp_shutdown import Sessions
 
 # Bytes one command line may occupy in memory while it is read. RFC 5321 §4.5.3.1.4 caps a
@@ -42,6 +43,16 @@ class GuichetSMTP(SMTP):
         self._greeted = self._verbatim = False
         self.command = "connect"  # the command being answered, for the reply counter
         self._smtp_methods = _Commands(self._smtp_methods, self)
+
+    def _getaddr(self, arg: str):
+        """aiosmtpd's address reading, with the plainest form read without the header parser."""
+        plain = plain_address(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        local_part = plain[0].rpartition("@")[0]
+        if self.local_part_limit and len(local_part) > self.local_part_limit:
+            return None, None
+        return plain
 
     # Connection ---------------------------------------------------------------------------
 
