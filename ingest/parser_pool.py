@@ -73,25 +73,29 @@ class ParserPool:
         for _ in range(self.size):
             self._pool.submit(parser_ready)
 
+    # The first look (is it urgent?) only orders jobs that wait for a parser: when this one
+    # would start at once anyway, it is not taken (8 % of the listener's CPU under light load).
+
     async def analyse(self, raw: bytes, envelope: Envelope) -> Analysis:
         """A raw mail (SMTP edge, raw-MIME webhooks)."""
-        priority = await self.first_look.mail(raw, envelope)
-        return await self._run("mail", raw, envelope, (raw, envelope), priority)
+        source = self.first_look.source(envelope)
+        priority = not self.slots.at_once(source) and await self.first_look.mail(raw, envelope)
+        return await self._run("mail", raw, envelope, (raw, envelope), source, priority)
 
     async def analyse_content(
         self, content: Content, envelope: Envelope, raw: bytes, key_material: str
     ) -> Analysis:
         """A request its edge already structured (webhook JSON)."""
-        priority = await self.first_look.content(content)
+        source = self.first_look.source(envelope)
+        priority = not self.slots.at_once(source) and await self.first_look.content(content)
         args = (content, envelope, raw, key_material)
-        return await self._run("content", raw, envelope, args, priority)
+        return await self._run("content", raw, envelope, args, source, priority)
 
     async def _run(
-        self, method: str, raw: bytes, envelope: Envelope, args: tuple, priority: bool
+        self, method: str, raw: bytes, envelope: Envelope, args: tuple, source: str, priority: bool
     ) -> Analysis:
         if self._pool is None:
             self.start()
-        source = self.first_look.source(envelope)
         slot = await self.slots.acquire(source, priority)
         loop = asyncio.get_running_loop()
         try:

@@ -50,6 +50,12 @@ class ParserSlots:
                 self.release(source, ready.result())
             raise
 
+    def at_once(self, source: str) -> bool:
+        """Whether a job from `source` would start now, whatever its priority: nobody waits,
+        its source holds no parser and a routine one is free. Its priority then need not be
+        worked out (`ParserPool`): it orders nothing."""
+        return not self.waiting and source not in self.busy_sources and self.free["routine"] > 0
+
     def release(self, source: str, slot: str) -> None:
         self.free[slot] += 1
         self.busy_sources.discard(source)

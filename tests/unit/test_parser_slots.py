@@ -111,3 +111,54 @@ def test_the_source_is_the_partner_the_client_ip_or_for_relayed_mail_the_sender(
 def test_only_an_analysis_that_ran_out_of_time_deserves_a_second_one():
     assert worth_another_look(review_decision(envelope(), f"ParseTimeout: {TIMED_OUT}"))
     assert not worth_another_look(review_decision(envelope(), "ValueError: broken"))
+
+
+def test_a_job_starts_at_once_only_when_nobody_waits_its_source_is_free_and_a_parser_is():
+    async def scenario():
+        slots = ParserSlots(1, 1)
+        seen = [slots.at_once("ip:a")]
+        slot = await slots.acquire("ip:a", False)
+        seen += [slots.at_once("ip:b"), slots.at_once("ip:a")]  # no routine parser; busy source
+        queued = asyncio.create_task(slots.acquire("ip:b", False))
+        await asyncio.sleep(0)
+        slots.release("ip:a", slot)  # ip:b takes the parser given back
+        await asyncio.sleep(0)
+        seen.append(slots.at_once("ip:c"))
+        queued.cancel()
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False, False, False]
+
+
+class CountingLook(FirstLook):
+    def __init__(self):
+        super().__init__(demo_directory(), ["urgent@dri.example"], [])
+        self.taken = 0
+
+    async def mail(self, raw_mail, env):
+        self.taken += 1
+        return await super().mail(raw_mail, env)
+
+
+def test_the_first_look_is_taken_only_for_a_mail_that_must_wait_for_a_parser():
+    from ingest.analysis import Rules
+    from ingest.parser_pool import ParserPool
+
+    async def scenario():
+        pool = ParserPool(demo_directory, Rules(urgent_addresses=("urgent@dri.example",)), 0)
+        pool.first_look = look = CountingLook()
+        try:
+            await pool.analyse(raw("hello", "x@example.org"), envelope())
+            alone = look.taken
+            mails = [
+                pool.analyse(raw("URGENT panne", "x@example.org"), envelope(ip=f"192.0.2.{i}"))
+                for i in range(6)
+            ]
+            analyses = await asyncio.gather(*mails)
+            return alone, look.taken, len(analyses)
+        finally:
+            pool.close()
+
+    alone, together, done = asyncio.run(scenario())
+    assert alone == 0  # a parser was free: its priority would have ordered nothing
+    assert together == 5 and done == 6  # the first started at once, the five others waited
