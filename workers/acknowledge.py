@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
@@ -26,14 +26,14 @@ from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
 from workers.store.records import event
-from workers.store.schema import AckRow, EventRow, IntakeRow, TicketRow, utcnow
+from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
 
 log = logging.getLogger("guichet.ack")
 
 
-ACKS, EVENTS = AckRow.__table__, EventRow.__table__
+ACKS = AckRow.__table__
 CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
 
@@ -247,7 +247,7 @@ def _build_in(rt: Runtime, session: Session, ack_id: int, status: str | None = "
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> str:
-    """Record the acknowledgement sent: one UPDATE … RETURNING and one INSERT, in Core.
+    """Record the acknowledgement sent: one UPDATE … RETURNING and its trail line.
 
     One try: while the relay waits for the end of DATA, a database that does not answer
     makes the acknowledgement deferred (`deliver`), not a relay session held open."""
@@ -264,13 +264,12 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> str:
             )
             .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
         ).one()
-        session.execute(
-            insert(EVENTS),
-            {
-                "kind": "ack-sent",
-                "intake_id": ack.intake_id,
-                "ticket_id": ack.ticket_id,
-                "detail": {"recipient": ack.recipient, "message_id": message_id},
-            },
+        event(
+            session,
+            "ack-sent",
+            ack.intake_id,
+            ack.ticket_id,
+            recipient=ack.recipient,
+            message_id=message_id,
         )
     return ack.intake_id

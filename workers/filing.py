@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ingest.analysis import Envelope, worth_another_look
-from ingest.model import Content, Decision, content_from_dict, decision_from_dict
-from ingest.reading.contents import content_from
+from ingest.model import Content, Decision, decision_from_dict
 from ingest.second_look import SecondLook
 from workers import acknowledge, metrics
 from workers.escalation.contract import account_of, guidance_for_decision
 from workers.running.runtime import Runtime, rules_for, sql_directory
+from workers.store.journal import intake_content
 from workers.store.schema import IntakeRow, TicketRow
 from workers.store.threading import unfiled_parents
 from workers.store.tickets import (
@@ -197,7 +197,7 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
         intake.partner,
     )
     try:
-        content = _content(intake)
+        content = intake_content(intake)
     except Exception as exc:  # unreadable even here: a ticket for review with the raw kept
         log.error("stored intake unreadable: %s", exc, extra={"intake_id": intake.id})
         content = Content(
@@ -215,24 +215,6 @@ def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Deci
             return content, again.content(content, envelope, intake.raw).decision
         return content, again.mail(intake.raw, envelope).decision
     return content, decision
-
-
-def _content(intake: IntakeRow) -> Content:
-    """The request as the edge read it (stored with it), else read again from the raw bytes."""
-    if intake.content is not None:
-        try:
-            return content_from_dict(intake.content)
-        except (TypeError, ValueError, KeyError) as exc:  # a shape this version does not know
-            log.warning(
-                "stored content unusable, parsed again: %s", exc, extra={"intake_id": intake.id}
-            )
-    return content_from(
-        intake.channel,
-        intake.raw,
-        sender=intake.envelope_sender,
-        recipients=intake.recipients,
-        client_ip=intake.client_ip,
-    )
 
 
 def _second_look(settings) -> SecondLook:

@@ -24,8 +24,11 @@ DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
 
 def seconds_until_due(rt: Runtime, page_id: int) -> float:
     with rt.sessions() as session:
-        page = session.get(PageRow, page_id)
-        return max(0.0, (page.due_at - datetime.now(UTC)).total_seconds())
+        return _wait(session.get(PageRow, page_id).due_at, datetime.now(UTC))
+
+
+def _wait(due_at: datetime, now: datetime) -> float:
+    return max(0.0, (due_at - now).total_seconds())
 
 
 def send_if_due(rt: Runtime, page_id: int) -> str | float:
@@ -83,7 +86,7 @@ def _unclaimed(session: Session, page_id: int, now: datetime) -> str | float:
     ).first()
     if page is None or page.status != "scheduled":
         return "already handled"
-    return max(0.0, (page.due_at - now).total_seconds())
+    return _wait(page.due_at, now)
 
 
 def _deliver(rt: Runtime, payload: dict) -> list[str]:

@@ -90,3 +90,26 @@ def test_the_usual_commands_take_the_short_way():
 def test_anything_else_goes_to_the_parser():
     for arg in ("<>", "jf@armor-logistique.fr", '<"a b"@c>', "<a@[1.2.3.4]>", "<é@x.fr>"):
         assert plain_address(arg) is None
+
+
+def test_the_listener_reads_the_plainest_form_without_the_parser_and_the_rest_with_it(
+    monkeypatch,
+):
+    import aiosmtpd.smtp
+
+    from ingest.edges.smtp_session import GuichetSMTP
+
+    session = object.__new__(GuichetSMTP)  # only its address reading is exercised
+    session.local_part_limit = 0
+    parsed = []
+    real = aiosmtpd.smtp.get_angle_addr
+    monkeypatch.setattr(aiosmtpd.smtp, "get_angle_addr", lambda v: parsed.append(v) or real(v))
+    assert session._getaddr("<jf@armor-logistique.fr> SIZE=10") == (
+        "jf@armor-logistique.fr",
+        "SIZE=10",
+    )
+    assert parsed == []
+    assert session._getaddr('<"a b"@c.fr>') == ('"a b"@c.fr', "")
+    assert parsed == ['<"a b"@c.fr>']
+    session.local_part_limit = 3  # the limit aiosmtpd applies holds on the short way too
+    assert session._getaddr("<abcd@c.fr>") == (None, None)

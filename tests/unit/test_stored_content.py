@@ -14,8 +14,7 @@ import pytest
 from ingest.edges.webhook.mapping import content_from_json
 from ingest.model import Content, content_from_dict, content_to_dict
 from ingest.reading.contents import content_from
-from workers import filing
-from workers.store.journal import stored_content
+from workers.store.journal import intake_content, stored_content
 from workers.store.schema import IntakeRow
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -103,13 +102,13 @@ def test_the_worker_files_from_the_stored_copy_without_parsing_the_raw():
         in_reply_to=["a@b"],
     )
     intake = _intake(b"not what was stored", stored_content(content))
-    assert filing._content(intake) == content
+    assert intake_content(intake) == content
 
 
 def test_an_intake_stored_without_a_copy_is_parsed_again():
-    assert filing._content(_intake(RAW, None)).subject == "Site en panne"
+    assert intake_content(_intake(RAW, None)).subject == "Site en panne"
 
 
 def test_a_stored_copy_of_another_shape_is_parsed_again():
     later = {"channel": "smtp", "a_field_of_a_later_version": 1}
-    assert filing._content(_intake(RAW, later)).subject == "Site en panne"
+    assert intake_content(_intake(RAW, later)).subject == "Site en panne"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.model import Decision, decision_from_dict
-from ingest.reading.contents import content_from
+from workers.store.journal import intake_content
 from workers.store.records import message_of
 from workers.store.schema import AckRow, IntakeRow, MessageRow, TicketRow
 
@@ -75,5 +75,5 @@ def _first_intake(session: Session, ticket: TicketRow) -> IntakeRow:
 
 
 def _reference(intake: IntakeRow) -> str | None:
-    declared = content_from(intake.channel, intake.raw).declared
+    declared = intake_content(intake).declared  # the stored copy: no second validation
     return (declared.get("external_reference") or "").strip() or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +12,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import sessionmaker
 
 from ingest.analysis import Analysis, Envelope
-from ingest.model import Content, content_to_dict
+from ingest.model import Content, content_from_dict, content_to_dict
+from ingest.reading.contents import content_from
 from workers.store.schema import EventRow, IntakeRow, utcnow
+
+log = logging.getLogger("guichet.journal")
 
 
 def storable(text: str | None) -> str | None:
@@ -61,6 +65,25 @@ def stored_content(content: Content | None) -> dict | None:
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         return None
     return None if "\\u0000" in text else data  # PostgreSQL's text refuses NUL
+
+
+def intake_content(intake: IntakeRow) -> Content:
+    """The request as the edge read it (`stored_content`), else read again from the raw bytes
+    (older rows, text a JSON column may refuse, a copy of a shape this version does not know)."""
+    if intake.content is not None:
+        try:
+            return content_from_dict(intake.content)
+        except (TypeError, ValueError, KeyError) as exc:
+            log.warning(
+                "stored content unusable, parsed again: %s", exc, extra={"intake_id": intake.id}
+            )
+    return content_from(
+        intake.channel,
+        intake.raw,
+        sender=intake.envelope_sender,
+        recipients=intake.recipients,
+        client_ip=intake.client_ip,
+    )
 
 
 class _Entry:
