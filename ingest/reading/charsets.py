@@ -169,12 +169,21 @@ def _word_bytes(kind: str, text: str) -> bytes:
     return base64_lenient(data)[0]
 
 
+def _has_foreign(data: bytes, chunk: int = 1 << 16) -> bool:
+    """A byte outside the base64 alphabet and spaces; read by pieces, so a big attachment is not
+    copied whole (translate builds its result at the input's size before shrinking it)."""
+    return any(
+        data[at : at + chunk].translate(None, _BASE64_AND_SPACE)
+        for at in range(0, len(data), chunk)
+    )
+
+
 def base64_lenient(data: bytes) -> tuple[bytes, bool]:
     """Decode base64, repairing padding and junk; the flag says repair was needed."""
     try:
         decoded = base64.b64decode(data)
         # b64decode skips foreign characters silently; report them as damage.
-        return decoded, bool(data.translate(None, _BASE64_AND_SPACE))
+        return decoded, _has_foreign(data)
     except (binascii.Error, ValueError):
         pass
     clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)

@@ -9,8 +9,8 @@ import email.utils
 import functools
 import re
 
+from ingest.reading import flanker_tree
 from ingest.reading.charsets import base64_lenient, header_text, redecode
-from ingest.reading.quiet_flanker import mime as flanker_mime
 
 
 class FlankerView:
@@ -20,11 +20,14 @@ class FlankerView:
 
     def __init__(self) -> None:
         self.parent_boundary: dict[int, str] = {}  # id(part) -> its parent's boundary
+        self.raw = b""
 
     def root(self, raw: bytes):
         # latin-1 maps bytes 1:1 to characters: flanker's own whole-message charset
-        # guess (chardet) is skipped and we decode each part by its own charset.
-        return flanker_mime.from_string(raw.decode("latin-1"))
+        # guess (chardet) is skipped and we decode each part by its own charset; a part's
+        # bytes are cut from `raw` at the offsets flanker found in the text.
+        self.raw = raw
+        return flanker_tree.tree(raw.decode("latin-1"))
 
     def content_type(self, part) -> str:
         return part.content_type.value
@@ -67,23 +70,35 @@ class FlankerView:
 
     def payload(self, part) -> tuple[bytes, str | None]:
         # The public `body` would re-guess charsets; the raw slice keeps bytes exact.
-        text = part._container.read_body()
+        start, stop = flanker_tree.body_span(part)
+        raw = self.raw[start:stop]
         boundary = self.parent_boundary.get(id(part))
-        if boundary and f"--{boundary}" in text and _boundary_line(boundary).search(text):
+        if (
+            boundary
+            and (line := _boundary_line(boundary))
+            and line[0] in raw
+            and line[1].search(raw)
+        ):
             # flanker mis-cuts some parts (an empty part before a closing boundary)
             # without raising: its own parent's boundary inside a part gives it away.
             raise ValueError("flanker cut a part across its parent's boundary")
-        raw = text.encode("latin-1")
         encoding = part.headers.get("Content-Transfer-Encoding")
         return transfer_decode(raw, str(encoding.value) if encoding else "")
 
     def message_bytes(self, part) -> bytes:
-        return part.enclosed._container.read_message().encode("latin-1")
+        start, stop = flanker_tree.message_span(part.enclosed)
+        return self.raw[start:stop]
 
 
 @functools.lru_cache(maxsize=64)
-def _boundary_line(boundary: str) -> re.Pattern:
-    return re.compile(rf"^--{re.escape(boundary)}(?:--)?[ \t]*\r?$", re.MULTILINE)
+def _boundary_line(boundary: str) -> tuple[bytes, re.Pattern] | None:
+    """The parent's delimiter in bytes, and its line; None when no byte string can hold it
+    (a boundary with characters beyond latin-1 never occurs in latin-1 text)."""
+    try:
+        delimiter = b"--" + boundary.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return delimiter, re.compile(rb"^" + re.escape(delimiter) + rb"(?:--)?[ \t]*\r?$", re.MULTILINE)
 
 
 class StdlibView:
