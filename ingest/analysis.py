@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ingest import spool
 from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.reading import mime
@@ -81,19 +82,26 @@ def _raise_timeout(_signum, _frame):
     raise ParseTimeout(TIMED_OUT)
 
 
-def dedup_key(sender: str, message_id: str, body: bytes) -> str:
-    """Same sender + same Message-ID + same content: the same request, delivered twice."""
-    digest = hashlib.sha256(body).hexdigest()
-    return hashlib.sha256(f"{sender.lower()}\0{message_id}\0{digest}".encode()).hexdigest()
+def dedup_key(sender: str, message_id: str, *body: bytes | memoryview) -> str:
+    """Same sender + same Message-ID + same content: the same request, delivered twice. The
+    content may come in pieces, hashed in turn as if joined (a big mail is not copied)."""
+    digest = hashlib.sha256()
+    for piece in body:
+        digest.update(piece)
+    return hashlib.sha256(
+        f"{sender.lower()}\0{message_id}\0{digest.hexdigest()}".encode()
+    ).hexdigest()
 
 
-def mail_body(raw: bytes) -> bytes:
-    """The bytes after the header block: what stays equal when relays add trace headers."""
+def mail_body(raw: bytes) -> memoryview:
+    """The bytes after the header block: what stays equal when relays add trace headers (a
+    view, not a copy)."""
+    raw = raw if isinstance(raw, bytes | bytearray) else bytes(raw)
     for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = raw.partition(separator)
-        if found:
-            return body
-    return raw
+        found = raw.find(separator)
+        if found >= 0:
+            return memoryview(raw)[found + len(separator) :]
+    return memoryview(raw)
 
 
 def review_decision(envelope: Envelope, error: str) -> Decision:
@@ -142,7 +150,8 @@ class Analyser:
             key = dedup_key(
                 content.from_address or envelope.sender,
                 content.message_id,
-                mail_body(raw) + content.subject.encode(),
+                mail_body(raw),
+                content.subject.encode(),
             )
             return Analysis(self._decide(content, envelope, raw), key, content.message_id, content)
 
@@ -203,4 +212,4 @@ def parser_ready() -> bool:
 def analyse_in_process(method: str, *args) -> Analysis:
     """Run `Analyser.<method>(*args)` with this process's analyser ("mail" or "content")."""
     assert _analyser is not None, "init_process was not run in this process"
-    return getattr(_analyser, method)(*args)
+    return getattr(_analyser, method)(*spool.taken(args))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from ingest import spool
 from ingest.analysis import (
     PARSER_DIED,
     TIMED_OUT,
@@ -50,6 +51,7 @@ class ParserPool:
         self.slots = ParserSlots(max(1, processes), reserved)
         self.size = max(1, processes) + max(0, reserved)
         self._pool: Executor | None = None
+        self._spool: spool.Spool | None = None  # big requests go to parser processes by file
         self._local = Analyser(directory_factory(), rules) if processes <= 0 else None
         self.first_look = FirstLook(
             self._local.directory if self._local else directory_factory(),
@@ -63,6 +65,7 @@ class ParserPool:
         if self.processes <= 0:
             self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="guichet-parser")
             return
+        self._spool = self._spool or spool.Spool()
         self._pool = ProcessPoolExecutor(
             self.size,
             mp_context=multiprocessing.get_context("forkserver"),
@@ -98,13 +101,26 @@ class ParserPool:
             self.start()
         slot = await self.slots.acquire(source, priority)
         loop = asyncio.get_running_loop()
+        spooled = None
         try:
+            if self._spool is not None and len(raw) > spool.ABOVE:
+                spooled = await asyncio.to_thread(self._spool.put, raw)
+                args = tuple(spooled if arg is raw else arg for arg in args)
             job = self._submit(method, args)
         except BaseException:
             self.slots.release(source, slot)
+            if spooled is not None:
+                spooled.discard()
             raise
-        # The slot is given back when the parser is really done, even after we stopped waiting.
-        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self.slots.release, source, slot))
+
+        def done(_) -> None:
+            # The slot is given back when the parser is really done, even after we stopped
+            # waiting; the file, if the parser never took it, goes then too.
+            loop.call_soon_threadsafe(self.slots.release, source, slot)
+            if spooled is not None:
+                spooled.discard()
+
+        job.add_done_callback(done)
         try:
             # The parser process enforces the limit itself; this outer bound is the safety net.
             return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self._outer)
@@ -131,3 +147,6 @@ class ParserPool:
         if self._pool is not None:
             self._pool.shutdown(wait=self.processes > 0, cancel_futures=True)
             self._pool = None
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
-from aiosmtpd.smtp import SMTP, syntax
+from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from ingest import metrics
+from ingest.edges import smtp_data, xforward
 from ingest.edges import smtp_replies as replies
-from ingest.edges import xforward
 from ingest.edges.networks import Networks
 from ingest.edges.smtp_addresses import plain_address
 from ingest.edges.smtp_shutdown import Sessions
@@ -31,10 +32,9 @@ class GuichetSMTP(SMTP):
         trusted_relays: Networks | None = None,
         **options,
     ):
-        # During DATA a "line" may be as long as the whole message: mail with bare LF line ends
-        # arrives as one, and refusing it would lose real mail. Commands are read with
-        # COMMAND_READ_LIMIT instead (see `connection_made`), so a long one is never held whole.
-        self.line_length_limit = max(1001, max_size + 2)
+        # DATA caps the message, not its lines: mail with bare LF line ends arrives as one
+        # "line", and refusing it would lose real mail (see `smtp_data`). Commands are read with
+        # COMMAND_READ_LIMIT (see `connection_made`), so a long one is never held whole.
         super().__init__(handler, data_size_limit=max_size, ident="ESMTP", **options)
         self.sessions = sessions or Sessions()
         self.trusted_relays = trusted_relays or Networks()
@@ -148,12 +148,39 @@ class GuichetSMTP(SMTP):
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
-        self._reader._limit = self.line_length_limit
+        # aiosmtpd's own DATA, with the message read by `smtp_data` (in pieces, one buffer)
+        # instead of line by line; the replies and the handler's call are aiosmtpd's.
         try:
-            await super().smtp_DATA(arg)
+            await self._data(arg)
+        finally:
+            self.data_done_at = self.loop.time()
+
+    async def _data(self, arg: str) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._reader._limit = smtp_data.PIECE
+        try:
+            raw = await smtp_data.read_message(self._reader, self.data_size_limit)
+        except asyncio.IncompleteReadError:  # the client left mid-message: nothing to answer
+            self.transport.close()
+            return
         finally:
             self._reader._limit = COMMAND_READ_LIMIT
-            self.data_done_at = self.loop.time()
+        if raw is None:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = raw
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     def _set_post_data_state(self) -> None:
         # The end of a transaction (DATA done, RSET, EHLO): XFORWARD attributes apply to one.

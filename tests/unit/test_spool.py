@@ -1,0 +1,71 @@
+"""Big requests reach a parser process by file (ingest/spool.py), and no file stays behind.
+
+The pool's feeder thread keeps a job's pickled arguments until it sends the next job: a
+25 MB mail held twice its size in the listener for as long as no other mail came. Above
+`spool.ABOVE` the bytes go by a private file the parser reads and removes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import stat
+from datetime import UTC, datetime
+
+from ingest import spool
+from ingest.analysis import Envelope, Rules
+from ingest.parser_pool import ParserPool
+from tests.unit.intake_fixtures import demo_directory
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def big_mail(attachment: bytes) -> bytes:
+    return (
+        b"From: Jean-Francois Herve <jf.herve@armor-logistique.fr>\r\n"
+        b"Subject: Journaux du serveur, client 20481\r\nMessage-ID: <big@armor.example>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nBonjour, les journaux en piece jointe.\r\n"
+        b'--b1\r\nContent-Type: application/pdf; name="j.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(attachment).replace(b"\n", b"\r\n")
+        + b"--b1--\r\n"
+    )
+
+
+def envelope() -> Envelope:
+    return Envelope("smtp", "jf.herve@armor-logistique.fr", ["support@dri.example"], NOW)
+
+
+def test_a_big_mail_is_read_by_a_parser_process_from_a_file_that_is_then_gone():
+    attachment = os.urandom(2 * spool.ABOVE)
+    raw = big_mail(attachment)
+    pool = ParserPool(demo_directory, Rules(), processes=1, reserved=0)
+    pool.start()
+    try:
+        folder = pool._spool.folder
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        analysis = asyncio.run(pool.analyse(raw, envelope()))
+        assert [a.size for a in analysis.content.attachments] == [len(attachment)]
+        assert analysis.message_id == "big@armor.example" and analysis.error is None
+        assert list(folder.iterdir()) == []  # the parser took it
+        small = asyncio.run(pool.analyse(big_mail(b"tiny"), envelope()))  # by the pipe
+        assert small.content.attachments[0].size == 4
+    finally:
+        pool.close()
+    assert not folder.exists()
+
+
+def test_a_spooled_file_nobody_took_is_removed(tmp_path):
+    store = spool.Spool()
+    try:
+        waiting = store.put(b"x" * 10)
+        assert stat.S_IMODE(os.stat(waiting.path).st_mode) == 0o600
+        assert spool.taken(("a", waiting)) == ("a", b"x" * 10)
+        assert not os.path.exists(waiting.path)
+        forgotten = store.put(b"y")
+        forgotten.discard()
+        forgotten.discard()  # twice: the parser and the listener may both try
+        assert not os.path.exists(forgotten.path)
+    finally:
+        store.close()
