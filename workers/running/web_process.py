@@ -121,10 +121,19 @@ def with_console(settings: Settings, edge: Starlette) -> Starlette:
 
 def server(settings: Settings, app: Starlette) -> uvicorn.Server:
     host, port = host_port(settings.http_listen)
-    # log_config=None: our own logging set-up (json lines) stays in charge.
-    return uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    # log_config=None: our own logging set-up (json lines) stays in charge. HTTP is parsed by
+    # httptools (C) rather than h11 (pure Python); the loop is uvloop wherever it installs.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        http="httptools",
+        loop="auto",
     )
+    return uvicorn.Server(config)
 
 
 def serve_web(settings: Settings) -> None:
