@@ -116,7 +116,7 @@ def fill_backlog(server: e2e.Guichet, count: int, seed: int, progress) -> None:
                     envelope, raw, analysis = rng.choice(templates)
                     message_id = f"backlog-{n}@bench.example"
                     raw = raw.replace(b"Message-ID: <", f"Message-ID: <{n}.".encode(), 1)
-                    key = dedup_key(envelope.sender, message_id, mail_body(raw) + str(n).encode())
+                    key = dedup_key(envelope.sender, message_id, mail_body(raw), str(n).encode())
                     intake_id = new_intake_id()
                     envelope = replace(envelope, received_at=datetime.now(UTC))
                     analysis = replace(analysis, dedup_key=key, message_id=message_id)
