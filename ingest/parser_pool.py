@@ -104,7 +104,8 @@ class ParserPool:
         spooled = None
         try:
             if self._spool is not None and len(raw) > spool.ABOVE:
-                spooled = await asyncio.to_thread(self._spool.put, raw)
+                spooled = await self._spooled(raw)
+            if spooled is not None:
                 args = tuple(spooled if arg is raw else arg for arg in args)
             job = self._submit(method, args)
         except BaseException:
@@ -131,6 +132,14 @@ class ParserPool:
             return review(raw, envelope, PARSER_DIED)
         except TimeoutError:
             return review(raw, envelope, TIMED_OUT)
+
+    async def _spooled(self, raw: bytes) -> spool.Spooled | None:
+        """The request written for its parser; None (it goes by the pipe) when it cannot be."""
+        try:
+            return await asyncio.to_thread(self._spool.put, raw)
+        except OSError as exc:
+            log.warning("big request sent to its parser by the pipe: cannot write it: %s", exc)
+            return None
 
     @property
     def _outer(self) -> float:

@@ -40,6 +40,8 @@ class Spool:
         self.folder = Path(tempfile.mkdtemp(prefix="guichet-parse-"))
 
     def put(self, data: bytes) -> Spooled:
+        # A long-running listener may see its folder cleaned away (tmpfiles rules): made again.
+        self.folder.mkdir(mode=0o700, exist_ok=True)
         handle, path = tempfile.mkstemp(dir=self.folder, suffix=".req")
         with os.fdopen(handle, "wb") as file:
             file.write(data)

@@ -169,7 +169,8 @@ class GuichetSMTP(SMTP):
         try:
             raw = await smtp_data.read_message(self._reader, self.data_size_limit)
         except asyncio.IncompleteReadError:  # the client left mid-message: nothing to answer
-            self.transport.close()
+            if self.transport is not None:
+                self.transport.close()
             return
         finally:
             self._reader._limit = COMMAND_READ_LIMIT

@@ -69,3 +69,25 @@ def test_a_spooled_file_nobody_took_is_removed(tmp_path):
         assert not os.path.exists(forgotten.path)
     finally:
         store.close()
+
+
+def test_a_folder_cleaned_away_is_made_again_and_a_spool_that_cannot_write_uses_the_pipe():
+    import shutil
+
+    attachment = os.urandom(2 * spool.ABOVE)
+    pool = ParserPool(demo_directory, Rules(), processes=1, reserved=0)
+    pool.start()
+    try:
+        shutil.rmtree(pool._spool.folder)  # as a tmpfiles rule would, under a running listener
+        analysis = asyncio.run(pool.analyse(big_mail(attachment), envelope()))
+        assert [a.size for a in analysis.content.attachments] == [len(attachment)]
+        assert list(pool._spool.folder.iterdir()) == []
+
+        def refuse(data: bytes):
+            raise OSError(28, "No space left on device")
+
+        pool._spool.put = refuse  # a full disk: the request still reaches its parser
+        analysis = asyncio.run(pool.analyse(big_mail(attachment), envelope()))
+        assert [a.size for a in analysis.content.attachments] == [len(attachment)]
+    finally:
+        pool.close()
