@@ -25,7 +25,7 @@ from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
-from workers.store.records import event
+from workers.store.records import ACK_CLAIMED, event
 from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
@@ -34,7 +34,7 @@ log = logging.getLogger("guichet.ack")
 
 
 ACKS = AckRow.__table__
-CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
+CLAIMED = ACK_CLAIMED  # event kind: who took an acknowledgement to send, and when
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
 
 
@@ -66,9 +66,9 @@ def send(rt: Runtime, ack_id: int, attempt: int | None = None) -> str | retrying
 
 # -- the acknowledgement of a filing, claimed in the filing's own transaction ---------------
 #
-# The usual path of a new acknowledgement (issue 14): `workers.filing.file` calls `claim_in`
-# inside the transaction that files the ticket and records the acknowledgement, so the
-# acknowledgement is claimed (pending → sending, with its `ack-claimed` event) in the same
+# The usual path of a new acknowledgement (issue 14): the transaction that files the ticket
+# records the acknowledgement already claimed by the filing process (`records.record_ack` with
+# its `claimant()`: `sending`, with its `ack-claimed` event), so it is claimed in the same
 # commit; it is built right after that commit, from the rows the filing's session still holds
 # (`build_claimed`), and `create_ticket` delivers it with no `send_ack` message. The build
 # (rendering, composing) used to run inside the commit, where it held SQLite's write turn for
@@ -87,14 +87,6 @@ class Ready:
     ack_id: int
     message: Message
     recipient: str
-
-
-def claim_in(session: Session, ack_ids: list[int]) -> tuple[list[int], list[int]]:
-    """Claim each of `ack_ids` in `session`'s transaction: (claimed, left pending)."""
-    claimed, left = [], []
-    for ack_id in ack_ids:
-        (claimed if _claim_in(session, ack_id, None) else left).append(ack_id)
-    return claimed, left
 
 
 def build_claimed(

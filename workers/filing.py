@@ -69,9 +69,9 @@ def file(rt: Runtime, intake_id: str) -> Outcome:
             intake = _lock(session, intake_id, prepared.row)
             if intake.status in FILED:
                 return pending_work(session, intake)
+            # The new acknowledgements are recorded claimed by this process, in this commit.
             outcome = _file_locked(rt, session, intake, prepared, filed)
-            # The new acknowledgements, claimed in this same commit (`acknowledge.claim_in`).
-            claimed, outcome.ack_ids = acknowledge.claim_in(session, outcome.ack_ids)
+            claimed, outcome.ack_ids = outcome.ack_ids, []
         # Committed, the write turn given back: the claimed acknowledgements are built from
         # the rows still in hand, and the caller delivers `outcome.ready` at once.
         outcome.ready, given_back = acknowledge.build_claimed(rt, session, claimed)
@@ -143,7 +143,15 @@ def _file_locked(
     p = prepared
     tag = rt.settings.ticket_tag
     outcome = file_intake(
-        session, intake, p.content, p.decision, lambda: p.plan, tag, p.confirm, duplicate_window(rt)
+        session,
+        intake,
+        p.content,
+        p.decision,
+        lambda: p.plan,
+        tag,
+        p.confirm,
+        duplicate_window(rt),
+        claimant=acknowledge.claimant(),
     )
     filed.append((intake.id, outcome))
     outcome.add_work(earlier)
@@ -163,21 +171,27 @@ def _lock(session: Session, intake_id: str, known: IntakeRow | None = None) -> I
     read again: the raw mail and the decision are written once, by the edge, and their copy
     in hand is taken instead of being fetched and decoded a second time."""
     intakes = IntakeRow.__table__
+    changing = [intakes.c[name] for name in CHANGING]
+    current = None
     if session.get_bind().dialect.name == "sqlite":
-        # Core: no ORM bulk-update machinery for a no-op write
-        session.execute(
-            update(intakes).where(intakes.c.id == intake_id).values(attempts=intakes.c.attempts)
-        )
+        # Core: no ORM bulk-update machinery for a no-op write, which returns the columns
+        # that change (one statement where a SELECT followed it)
+        write = update(intakes).where(intakes.c.id == intake_id).values(attempts=intakes.c.attempts)
+        if known is None:
+            session.execute(write)
+        else:
+            current = session.execute(write.returning(*changing)).first()
+            if current is None:
+                raise IntakeMissing(intake_id)
     if known is None:
         intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
         if intake is None:
             raise IntakeMissing(intake_id)
         return intake
-    current = session.execute(
-        select(*(intakes.c[name] for name in CHANGING))
-        .where(intakes.c.id == intake_id)
-        .with_for_update()
-    ).first()
+    if current is None:
+        current = session.execute(
+            select(*changing).where(intakes.c.id == intake_id).with_for_update()
+        ).first()
     if current is None:
         raise IntakeMissing(intake_id)
     intake = session.merge(known, load=False)

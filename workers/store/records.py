@@ -19,6 +19,7 @@ PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a d
 MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
 TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
 EVENTS = EventRow.__table__
+ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 
 
 @dataclass
@@ -131,17 +132,28 @@ def mail_defects(content: Content) -> list[str]:
 
 
 def record_ack(
-    session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan, kind: str = "received"
+    session: Session,
+    intake: IntakeRow,
+    ticket: TicketRow,
+    plan: Plan,
+    kind: str = "received",
+    claimant: dict | None = None,
 ) -> list[int]:
+    """Record the acknowledgement (pending, or skipped and why); with `claimant` (host and pid
+    of the process filing it), a pending one is written already claimed by that process:
+    `sending`, its first attempt counted, the `ack-claimed` line after `ack-pending` — what
+    claiming it in the same transaction wrote, without an UPDATE of the row just inserted."""
     skip_reason = plan.skip_reason()
     status = "skipped" if skip_reason else "pending"
     metrics.ack_recorded(session, skip_reason)
+    claimed = claimant is not None and status == "pending"
     ack = AckRow(
         ticket_id=ticket.id,
         intake_id=intake.id,
         kind=kind,
         recipient=plan.ack_recipient,
-        status=status,
+        status="sending" if claimed else status,
+        attempts=1 if claimed else 0,
         skip_reason=skip_reason,
     )
     session.add(ack)
@@ -156,6 +168,8 @@ def record_ack(
         reason=skip_reason,
         variant=plan.ack_variant,
     )
+    if claimed:
+        event(session, ACK_CLAIMED, intake.id, ticket.id, ack_id=ack.id, **claimant)
     return [ack.id] if status == "pending" else []
 
 

@@ -81,24 +81,26 @@ def file_intake(
     tag_label: str,
     confirm: Confirm | None = None,
     duplicate_window: timedelta | None = None,
+    claimant: dict | None = None,
 ) -> Outcome:
     """Dedup, thread or create; then record the message, the acknowledgement and the page.
 
-    The plan is asked for only when a new ticket is opened: a copy or a reply spends nothing."""
+    The plan is asked for only when a new ticket is opened: a copy or a reply spends nothing.
+    With `claimant`, the acknowledgements recorded are claimed by it (`records.record_ack`)."""
     original = claim(session, intake, duplicate_window)
     if original is not None:
         return _file_duplicate(session, intake, original)
     sender = content.from_address or intake.envelope_sender
     match = threading.find_thread(session, content, decision.identity, sender, tag_label)
     if match.ticket is not None:
-        return _join(session, intake, content, decision, match, confirm)
+        return _join(session, intake, content, decision, match, confirm, claimant)
     plan = make_plan()
     ticket = _new_ticket(session, intake, content, decision, plan, tag_label)
     if match.refused is not None:
         _link(session, intake, ticket, match)
     add_message(session, intake, ticket, content)
     outcome = Outcome(ticket.id, ticket.number, created=True)
-    outcome.ack_ids = record_ack(session, intake, ticket, plan)
+    outcome.ack_ids = record_ack(session, intake, ticket, plan, claimant=claimant)
     outcome.page_ids = record_page(session, intake, ticket, plan)
     _filed(intake, "ticketed", ticket.id)
     return outcome
@@ -147,6 +149,7 @@ def _join(
     decision: Decision,
     match: threading.ThreadMatch,
     confirm: Confirm | None,
+    claimant: dict | None = None,
 ) -> Outcome:
     ticket = match.ticket
     event(session, "threaded", intake.id, ticket.id, via=match.via, sender_is=match.reason)
@@ -156,7 +159,9 @@ def _join(
         plan = confirm(ticket)
         if plan.urgency:
             ticket.urgency, ticket.gti_deadline = plan.urgency, plan.gti_deadline
-        outcome.ack_ids = record_ack(session, intake, ticket, plan, kind="identified")
+        outcome.ack_ids = record_ack(
+            session, intake, ticket, plan, kind="identified", claimant=claimant
+        )
         outcome.page_ids = record_page(session, intake, ticket, plan)
     _filed(intake, "ticketed", ticket.id)
     return outcome
