@@ -25,7 +25,7 @@ from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
 from workers.store.journal import storable
-from workers.store.records import ACK_CLAIMED, event
+from workers.store.records import claim_line, event
 from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
@@ -34,7 +34,6 @@ log = logging.getLogger("guichet.ack")
 
 
 ACKS = AckRow.__table__
-CLAIMED = ACK_CLAIMED  # event kind: who took an acknowledgement to send, and when
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
 
 
@@ -118,7 +117,7 @@ def _give_back(session: Session, ack_id: int) -> None:
 
 
 def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
-    """One UPDATE … RETURNING and one INSERT, in Core (an ORM bulk update synchronising the
+    """One UPDATE … RETURNING and its trail line, in Core (an ORM bulk update synchronising the
     session cost 4.5 ms a claim). The session's own AckRow, if loaded, is not refreshed: the
     builders after the claim do not look at its status."""
     current = [ACKS.c.attempts == attempt] if attempt is not None else []
@@ -130,7 +129,7 @@ def _claim_in(session: Session, ack_id: int, attempt: int | None) -> bool:
     ).first()
     if ack is None:
         return False
-    event(session, CLAIMED, ack.intake_id, ack.ticket_id, ack_id=ack_id, **claimant())
+    claim_line(session, ack.intake_id, ack.ticket_id, ack_id, claimant())
     return True
 
 

@@ -163,35 +163,22 @@ def duplicate_window(rt: Runtime) -> timedelta:
     return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
-def _lock(session: Session, intake_id: str, known: IntakeRow | None = None) -> IntakeRow:
+def _lock(session: Session, intake_id: str, known: IntakeRow) -> IntakeRow:
     """The intake, locked until commit. On SQLite the first statement is a write, which takes
     the database's write lock now: filings run one at a time and each sees the last one's work.
 
-    With `known` (the row as the preparation read it), only the columns a filing changes are
-    read again: the raw mail and the decision are written once, by the edge, and their copy
-    in hand is taken instead of being fetched and decoded a second time."""
+    Only the columns a filing changes are read again; the rest is taken from `known` (the row
+    as the preparation read it): the raw mail and the decision are written once, by the edge,
+    and are not fetched and decoded a second time."""
     intakes = IntakeRow.__table__
     changing = [intakes.c[name] for name in CHANGING]
-    current = None
     if session.get_bind().dialect.name == "sqlite":
-        # Core: no ORM bulk-update machinery for a no-op write, which returns the columns
-        # that change (one statement where a SELECT followed it)
-        write = update(intakes).where(intakes.c.id == intake_id).values(attempts=intakes.c.attempts)
-        if known is None:
-            session.execute(write)
-        else:
-            current = session.execute(write.returning(*changing)).first()
-            if current is None:
-                raise IntakeMissing(intake_id)
-    if known is None:
-        intake = session.get(IntakeRow, intake_id, with_for_update=True, populate_existing=True)
-        if intake is None:
-            raise IntakeMissing(intake_id)
-        return intake
-    if current is None:
-        current = session.execute(
-            select(*changing).where(intakes.c.id == intake_id).with_for_update()
-        ).first()
+        # Core: no ORM bulk-update machinery for a no-op write, which returns the columns that
+        # change (no SELECT after it)
+        lock = update(intakes).values(attempts=intakes.c.attempts).returning(*changing)
+    else:
+        lock = select(*changing).with_for_update()
+    current = session.execute(lock.where(intakes.c.id == intake_id)).first()
     if current is None:
         raise IntakeMissing(intake_id)
     intake = session.merge(known, load=False)

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
 from workers import recovery
-from workers.acknowledge import CLAIMED
 from workers.acks.retrying import chain_alive
 from workers.pids import alive
 from workers.running.runtime import Runtime
 from workers.store.journal import SqlJournal
+from workers.store.records import ACK_CLAIMED
 from workers.store.schema import AckRow, EventRow
 from workers.store.tickets import event
 
@@ -82,7 +82,7 @@ def _abandoned_claims(rt: Runtime, grace: timedelta) -> int:
         for ack in sending:
             claim = session.scalar(
                 select(EventRow)
-                .where(EventRow.intake_id == ack.intake_id, EventRow.kind == CLAIMED)
+                .where(EventRow.intake_id == ack.intake_id, EventRow.kind == ACK_CLAIMED)
                 .order_by(EventRow.id.desc())
                 .limit(1)
             )

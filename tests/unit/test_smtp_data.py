@@ -108,3 +108,50 @@ def test_a_big_message_costs_about_its_size_while_read():
 def test_an_oversized_message_is_read_to_its_end_and_let_go():
     stream = b"a" * 100 + b"\r\n" + b"b\r\n" * 1000 + b".\r\nQUIT\r\n"
     assert asyncio.run(read(stream, [7, 300], 16, 500)) == (None, b"QUIT\r\n")
+
+
+def test_the_listener_reads_data_in_pieces(monkeypatch):
+    """A real SMTP session: the message reaches the handler through `read_message`, dot-stuffing
+    undone (removing the override would leave this test without a call to count)."""
+    import smtplib
+
+    from ingest.edges.smtp_session import GuichetSMTP
+
+    calls, received = [], []
+    real = smtp_data.read_message
+
+    async def counted(reader, max_size):
+        calls.append(max_size)
+        return await real(reader, max_size)
+
+    monkeypatch.setattr(smtp_data, "read_message", counted)
+
+    class Limits:
+        def connect(self, *_):
+            return True
+
+        def disconnect(self, *_):
+            pass
+
+    class Handler:
+        limits = Limits()
+
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope.original_content)
+            return "250 OK"
+
+    def send(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail("a@b.example", ["support@dri.example"], b"Subject: x\r\n\r\n.dot\r\n")
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: GuichetSMTP(Handler(), max_size=1000, hostname="t"), "127.0.0.1", 0
+        )
+        async with server:
+            await asyncio.to_thread(send, server.sockets[0].getsockname()[1])
+
+    asyncio.run(scenario())
+    assert calls == [1000]
+    assert received == [b"Subject: x\r\n\r\n.dot\r\n"]

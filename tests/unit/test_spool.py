@@ -45,12 +45,16 @@ def test_a_big_mail_is_read_by_a_parser_process_from_a_file_that_is_then_gone():
     try:
         folder = pool._spool.folder
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        written, put = [], pool._spool.put
+        pool._spool.put = lambda data: written.append(len(data)) or put(data)
         analysis = asyncio.run(pool.analyse(raw, envelope()))
         assert [a.size for a in analysis.content.attachments] == [len(attachment)]
         assert analysis.message_id == "big@armor.example" and analysis.error is None
+        assert written == [len(raw)]  # it went by file
         assert list(folder.iterdir()) == []  # the parser took it
         small = asyncio.run(pool.analyse(big_mail(b"tiny"), envelope()))  # by the pipe
         assert small.content.attachments[0].size == 4
+        assert written == [len(raw)]
     finally:
         pool.close()
     assert not folder.exists()

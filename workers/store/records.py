@@ -169,8 +169,16 @@ def record_ack(
         variant=plan.ack_variant,
     )
     if claimed:
-        event(session, ACK_CLAIMED, intake.id, ticket.id, ack_id=ack.id, **claimant)
+        claim_line(session, intake.id, ticket.id, ack.id, claimant)
     return [ack.id] if status == "pending" else []
+
+
+def claim_line(
+    session: Session, intake_id: str, ticket_id: int, ack_id: int, claimant: dict
+) -> None:
+    """The trail line of a claim: who (host and pid) took the acknowledgement to send. The
+    sweeper reads the last one to tell a dead sender's claim from a live one."""
+    event(session, ACK_CLAIMED, intake_id, ticket_id, ack_id=ack_id, **claimant)
 
 
 def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan) -> list[int]:
