@@ -170,6 +170,14 @@ class Server:
         self.setup_database(url)
         return ["--home", str(self.home), "--database-url", url, "--redis-url", self.redis.url]
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by the served process, its children (parsers) and its
+        Redis: the server's side of the run, whatever the client costs."""
+        import proc_cpu
+
+        roots = [self.process.pid] + ([self.redis.process.pid] if self.redis else [])
+        return sum(p.own + p.reaped for root in roots for p in proc_cpu.tree(root).values())
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -227,7 +235,9 @@ def measure(
             asyncio.run(drive(server.port, warmup, 2, time.monotonic() + 60, lambda n: None))
             progress = Progress(target + label, len(items), args.json)
             deadline = time.monotonic() + args.timeout
+            before = server.cpu()
             outcome = asyncio.run(drive(server.port, items, args.concurrency, deadline, progress))
+            outcome["server_cpu_s"] = server.cpu() - before
         finally:
             server.stop()
     return outcome
@@ -260,6 +270,8 @@ def summarise(
         "p95_ms": ms(95),
         "p99_ms": ms(99),
         "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
+        # The server's CPU (its process tree and its Redis) per item, in ms.
+        "cpu_ms": round(outcome["server_cpu_s"] * 1000 / sent, 2) if sent else None,
         f"non_{ok}": sum(n for code, n in outcome["codes"].items() if code != ok),
         "codes": {str(k): v for k, v in sorted(outcome["codes"].items())},
         "errors": outcome["errors"][:5],

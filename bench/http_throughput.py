@@ -180,10 +180,10 @@ def run_target(target: str, args: argparse.Namespace, bodies, warmup, label: str
 
 
 def print_table(rows: list[dict]) -> None:
-    header = ("target", "reqs", "reqs/s", "p50 ms", "p95 ms", "p99 ms", "non-202")
+    header = ("target", "reqs", "reqs/s", "p50 ms", "p95 ms", "p99 ms", "cpu ms", "non-202")
     print(common.table_line(header[0], header[1:]))
     for r in rows:
-        cells = (r["requests"], r["req_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"])
+        cells = (r["requests"], r["req_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["cpu_ms"])
         print(common.table_line(r["target"], (*cells, r["non_202"])))
         if r["errors"] or r["non_202"]:
             print(f"{'':<10}  codes: {r['codes']} errors: {r['errors']}")

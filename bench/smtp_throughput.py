@@ -254,13 +254,13 @@ def run_target(target: str, args: argparse.Namespace, messages, warmup, label: s
 
 
 def print_table(rows: list[dict]) -> None:
-    header = ("target", "msgs", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "non-250")
+    header = ("target", "msgs", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "cpu ms", "non-250")
     print(common.table_line(header[0], header[1:]))
     for r in rows:
         if "skipped" in r:
             print(f"{r['target']:<10}  skipped: {r['skipped']}")
             continue
-        cells = (r["messages"], r["msgs_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"])
+        cells = (r["messages"], r["msgs_per_s"], r["p50_ms"], r["p95_ms"], r["p99_ms"], r["cpu_ms"])
         print(common.table_line(r["target"], (*cells, r["non_250"])))
         if r["errors"]:
             print(f"{'':<10}  errors: {r['errors']}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -14,6 +13,7 @@ import dramatiq
 
 from ingest import log_context, metrics
 from ingest.analysis import Analysis, Envelope
+from ingest.commit_thread import CommitThread
 from ingest.directory import DirectoryUnavailable
 from ingest.queueing import enqueue_intake, queue_for
 
@@ -21,7 +21,9 @@ log = logging.getLogger("guichet.intake")
 
 
 class Journal(Protocol):
-    """Durable storage of intakes; the store implements it."""
+    """Durable storage of intakes; the store implements it. A journal may also offer
+    `record_many(items) -> [exception or None, …]`, committing a batch of `record`'s arguments
+    at once: the intake then uses it."""
 
     def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
         """Commit the raw bytes and the decision; raise when that cannot be done."""
@@ -60,6 +62,7 @@ class Intake:
 
     def __init__(self, journal: Journal, broker: dramatiq.Broker):
         self.journal, self.broker = journal, broker
+        self._committer = CommitThread(self._store_and_queue, "journal", "guichet-commit")
 
     async def accept(
         self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
@@ -84,11 +87,8 @@ class Intake:
         self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis
     ) -> Accepted | Deferred:
         queue = queue_for(analysis.decision.urgency.level)
-        # One trip to a worker thread for both steps: each hop between the event loop and a
-        # thread is a handoff of the interpreter lock, paid by every request.
-        failed = await asyncio.to_thread(
-            self._store_and_queue, intake_id, raw, envelope, analysis, queue
-        )
+        # Both steps in the commit thread, with the requests waiting beside this one.
+        failed = await self._committer.run((intake_id, raw, envelope, analysis, queue))
         if failed == "journal":
             return Deferred("journal")
         metrics.decided(analysis.decision)
@@ -97,20 +97,49 @@ class Intake:
         log.info("intake accepted", extra={"intake_id": intake_id, "queue": queue})
         return Accepted(intake_id, queue)
 
-    def _store_and_queue(
-        self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis, queue: str
-    ) -> str | None:
-        """Commit, then enqueue (in a worker thread): the step that failed, or None."""
-        try:
-            self.journal.record(intake_id, envelope, raw, analysis)
-        except Exception:
-            log.exception("intake not durable: journal failed", extra={"intake_id": intake_id})
-            return "journal"
-        try:
-            enqueue_intake(self.broker, intake_id, queue)
-        except Exception as exc:
-            # Stored but not queued: the sender retries (the worker recognises the duplicate)
-            # and the sweeper enqueues this one if the sender never does.
-            log.warning("intake stored but not queued: %s", exc, extra={"intake_id": intake_id})
-            return "queue"
-        return None
+    def _store_and_queue(self, jobs: list[tuple]) -> list[str | None]:
+        """Commit, then enqueue (in the commit thread): per job, the step that failed or None."""
+        stored = self._store([(i, envelope, raw, a) for i, raw, envelope, a, _ in jobs])
+        failed: list[str | None] = []
+        broker_down = None
+        for (intake_id, *_, queue), error in zip(jobs, stored, strict=True):
+            if error is not None:
+                log.error(
+                    "intake not durable: journal failed",
+                    exc_info=error,
+                    extra={"intake_id": intake_id},
+                )
+                failed.append("journal")
+                continue
+            if broker_down is not None:  # not tried again: each would wait for the same timeout
+                log.warning(
+                    "intake stored but not queued: %s", broker_down, extra={"intake_id": intake_id}
+                )
+                failed.append("queue")
+                continue
+            try:
+                enqueue_intake(self.broker, intake_id, queue)
+            except Exception as exc:
+                # Stored but not queued: the sender retries (the worker recognises the
+                # duplicate) and the sweeper enqueues this one if the sender never does.
+                broker_down = exc
+                log.warning("intake stored but not queued: %s", exc, extra={"intake_id": intake_id})
+                failed.append("queue")
+                continue
+            failed.append(None)
+        return failed
+
+    def _store(self, items: list[tuple]) -> list[Exception | None]:
+        """Each item's rows committed: its error, or None. One transaction for all of them
+        when the journal can take a batch."""
+        record_many = getattr(self.journal, "record_many", None)
+        if record_many is not None:
+            return record_many(items)
+        errors: list[Exception | None] = []
+        for item in items:
+            try:
+                self.journal.record(*item)
+                errors.append(None)
+            except Exception as exc:
+                errors.append(exc)
+        return errors

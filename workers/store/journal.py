@@ -94,6 +94,17 @@ class _Entry:
         self.done, self.error = False, None
 
 
+def _entry(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> _Entry:
+    return _Entry(
+        intake_values(intake_id, envelope, raw, analysis),
+        {
+            "intake_id": intake_id,
+            "kind": "received",
+            "detail": {"channel": envelope.channel, "size": len(raw), "source": envelope.source},
+        },
+    )
+
+
 class SqlJournal:
     """`ingest.intake.Journal` over the store, with group commit.
 
@@ -111,18 +122,7 @@ class SqlJournal:
         self._commit_lock = threading.Lock()
 
     def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
-        entry = _Entry(
-            intake_values(intake_id, envelope, raw, analysis),
-            {
-                "intake_id": intake_id,
-                "kind": "received",
-                "detail": {
-                    "channel": envelope.channel,
-                    "size": len(raw),
-                    "source": envelope.source,
-                },
-            },
-        )
+        entry = _entry(intake_id, envelope, raw, analysis)
         with self._queue_lock:
             self._queue.append(entry)
         with self._commit_lock:  # the caller holding it commits whatever is queued by then
@@ -132,6 +132,14 @@ class SqlJournal:
                 self._commit(batch)
         if entry.error is not None:
             raise entry.error
+
+    def record_many(self, items: list[tuple]) -> list[Exception | None]:
+        """`record`'s arguments for several requests, committed together (the intake's commit
+        thread): each request's error, or None once its rows are durable."""
+        batch = [_entry(*item) for item in items]
+        with self._commit_lock:
+            self._commit(batch)
+        return [entry.error for entry in batch]
 
     def _commit(self, batch: list[_Entry]) -> None:
         try:
