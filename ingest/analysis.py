@@ -204,11 +204,6 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
     warm_up()
 
 
-def parser_ready() -> bool:
-    """A call that returns once this parser process is initialised."""
-    return _analyser is not None
-
-
 def analyse_in_process(method: str, *args) -> Analysis:
     """Run `Analyser.<method>(*args)` with this process's analyser ("mail" or "content")."""
     assert _analyser is not None, "init_process was not run in this process"

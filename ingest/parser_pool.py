@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 
 from ingest import spool
 from ingest.analysis import (
@@ -23,12 +21,12 @@ from ingest.analysis import (
     Rules,
     analyse_in_process,
     init_process,
-    parser_ready,
     review,
 )
 from ingest.directory import Directory
 from ingest.first_look import FirstLook
 from ingest.model import Content
+from ingest.parser_processes import ParserDied, ParserProcesses
 from ingest.parser_slots import ParserSlots
 
 log = logging.getLogger("guichet.parser")
@@ -50,7 +48,8 @@ class ParserPool:
         self.factory, self.rules, self.processes = directory_factory, rules, processes
         self.slots = ParserSlots(max(1, processes), reserved)
         self.size = max(1, processes) + max(0, reserved)
-        self._pool: Executor | None = None
+        self._threads: ThreadPoolExecutor | None = None  # processes <= 0 (tests)
+        self._processes: ParserProcesses | None = None
         self._spool: spool.Spool | None = None  # big requests go to parser processes by file
         self._local = Analyser(directory_factory(), rules) if processes <= 0 else None
         self.first_look = FirstLook(
@@ -63,18 +62,16 @@ class ParserPool:
         """Start every parser now (in the background: the listener does not wait for them), so
         that neither the first mails nor an urgent one waits for a parser to be born."""
         if self.processes <= 0:
-            self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="guichet-parser")
+            self._threads = self._threads or ThreadPoolExecutor(
+                self.size, thread_name_prefix="guichet-parser"
+            )
             return
         self._spool = self._spool or spool.Spool()
-        self._pool = ProcessPoolExecutor(
-            self.size,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=init_process,
-            initargs=(self.factory, self.rules),
-        )
-        # One call per parser, submitted together: each finds no idle parser and starts one.
-        for _ in range(self.size):
-            self._pool.submit(parser_ready)
+        if self._processes is None:
+            self._processes = ParserProcesses(
+                self.size, init_process, (self.factory, self.rules), analyse_in_process
+            )
+        self._processes.start()
 
     # The first look (is it urgent?) only orders jobs that wait for a parser: when this one
     # would start at once anyway, it is not taken (8 % of the listener's CPU under light load).
@@ -97,10 +94,9 @@ class ParserPool:
     async def _run(
         self, method: str, raw: bytes, envelope: Envelope, args: tuple, source: str, priority: bool
     ) -> Analysis:
-        if self._pool is None:
+        if self._threads is None and self._processes is None:
             self.start()
         slot = await self.slots.acquire(source, priority)
-        loop = asyncio.get_running_loop()
         spooled = None
         try:
             if self._spool is not None and len(raw) > spool.ABOVE:
@@ -117,20 +113,20 @@ class ParserPool:
         def done(_) -> None:
             # The slot is given back when the parser is really done, even after we stopped
             # waiting; the file, if the parser never took it, goes then too.
-            loop.call_soon_threadsafe(self.slots.release, source, slot)
+            self.slots.release(source, slot)
             if spooled is not None:
                 spooled.discard()
 
         job.add_done_callback(done)
         try:
             # The parser process enforces the limit itself; this outer bound is the safety net.
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), self._outer)
-        except BrokenProcessPool:
-            log.error("parser process died; restarting the pool")
-            self.close()
-            self.start()
+            return await asyncio.wait_for(asyncio.shield(job), self._outer)
+        except ParserDied as exc:
+            log.error("parser process died: %s", exc)
             return review(raw, envelope, PARSER_DIED)
         except TimeoutError:
+            if self._processes is not None:  # stuck where its own limit cannot reach it
+                self._processes.kill_holder(job)
             return review(raw, envelope, TIMED_OUT)
 
     async def _spooled(self, raw: bytes) -> spool.Spooled | None:
@@ -147,15 +143,18 @@ class ParserPool:
         one C call); generous, as a loaded machine stretches honest CPU seconds too."""
         return 3 * self.rules.time_limit + 5
 
-    def _submit(self, method: str, args: tuple):
-        if self._local is not None:
-            return self._pool.submit(getattr(self._local, method), *args)
-        return self._pool.submit(analyse_in_process, method, *args)
+    def _submit(self, method: str, args: tuple) -> asyncio.Future:
+        if self._processes is not None:
+            return self._processes.submit((method, *args))
+        return asyncio.wrap_future(self._threads.submit(getattr(self._local, method), *args))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=self.processes > 0, cancel_futures=True)
-            self._pool = None
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
+        if self._processes is not None:
+            self._processes.close()
+            self._processes = None
         if self._spool is not None:
             self._spool.close()
             self._spool = None

@@ -1,10 +1,10 @@
 """Big requests handed to a parser process by file instead of through its pipe.
 
-A job's arguments are pickled into the pipe to the parser by the pool's feeder thread, which
-keeps the pickled bytes until it sends the next job: a 25 MB mail held the listener's memory
-at twice its size for as long as no other mail came. Above `ABOVE` bytes the listener writes
-the request to a private file (the page cache, not its own memory), the parser reads it and
-removes it; the listener removes it too when the parser never got to it.
+A job's arguments go to the parser as one pickled frame, a copy of the request that stays in
+the listener's memory until the parser has read all of it (with the executor we used before,
+until the next job was sent). Above `ABOVE` bytes the listener writes the request to a private
+file instead (the page cache, not its own memory), the parser reads it and removes it; the
+listener removes it too when the parser never got to it.
 """
 
 from __future__ import annotations

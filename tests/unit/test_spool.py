@@ -1,8 +1,8 @@
 """Big requests reach a parser process by file (ingest/spool.py), and no file stays behind.
 
-The pool's feeder thread keeps a job's pickled arguments until it sends the next job: a
-25 MB mail held twice its size in the listener for as long as no other mail came. Above
-`spool.ABOVE` the bytes go by a private file the parser reads and removes."""
+A job's pickled arguments are a copy of the request in the listener's memory until the parser
+has read them: above `spool.ABOVE` the bytes go by a private file the parser reads and
+removes."""
 
 from __future__ import annotations
 
