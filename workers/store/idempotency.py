@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -37,6 +37,22 @@ class SqlIdempotency:
         except IntegrityError:
             return self._existing(partner, key, body_sha256)
 
+    def begin_many(self, claims: list[tuple[str, str, str]]) -> list[Remembered | None]:
+        """`begin` for several (partner, key, body_sha256) at once: one transaction when no key
+        is taken yet (the usual case), else each claim on its own, as `begin`."""
+        try:
+            with self.sessions.begin() as session:
+                session.execute(
+                    insert(KEYS),
+                    [
+                        {"partner": partner, "key_sha256": _key(key), "body_sha256": digest}
+                        for partner, key, digest in claims
+                    ],
+                )
+            return [None] * len(claims)
+        except IntegrityError:
+            return [self.begin(*claim) for claim in claims]
+
     def _existing(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
         with self.sessions.begin() as session:
             row = session.get(IdempotencyRow, (partner, _key(key)), with_for_update=True)
@@ -57,6 +73,27 @@ class SqlIdempotency:
                 .where(KEYS.c.partner == partner, KEYS.c.key_sha256 == _key(key))
                 .values(status=status, response=body, updated_at=utcnow())
             )
+
+    def finish_many(self, answers: list[tuple[str, str, int, bytes]]) -> list[None]:
+        """`finish` for several (partner, key, status, body) in one transaction."""
+        with self.sessions.begin() as session:
+            session.execute(
+                update(KEYS)
+                .where(
+                    KEYS.c.partner == bindparam("w_partner"),
+                    KEYS.c.key_sha256 == bindparam("w_key"),
+                )
+                .values(
+                    status=bindparam("w_status"),
+                    response=bindparam("w_response"),
+                    updated_at=utcnow(),
+                ),
+                [
+                    {"w_partner": p, "w_key": _key(k), "w_status": status, "w_response": body}
+                    for p, k, status, body in answers
+                ],
+            )
+        return [None] * len(answers)
 
     def release(self, partner: str, key: str) -> None:
         with self.sessions.begin() as session:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import weakref
 from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 
 from ingest import metrics
+from ingest.commit_thread import CommitThread
 from ingest.edges.webhook.ports import Idempotency
 from ingest.edges.webhook.problems import MEDIA_TYPE, Problem
 
@@ -26,7 +28,13 @@ async def once(
     if not key:
         return await produce()
     digest = hashlib.sha256(body).hexdigest()
-    seen = await asyncio.to_thread(store.begin, partner, key, digest)
+    batches = _batches(store)
+    if batches is None:
+        seen = await asyncio.to_thread(store.begin, partner, key, digest)
+    else:
+        seen = await batches.begin.run((partner, key, digest))
+        if isinstance(seen, Exception):
+            raise seen
     if seen is not None:
         return _repeat(seen, digest)
     try:
@@ -34,8 +42,52 @@ async def once(
     except BaseException:
         await asyncio.to_thread(store.release, partner, key)  # not durable: a retry must run again
         raise
-    await asyncio.to_thread(store.finish, partner, key, response.status_code, bytes(response.body))
+    answer = (partner, key, response.status_code, bytes(response.body))
+    if batches is None:
+        await asyncio.to_thread(store.finish, *answer)
+    else:
+        failed = await batches.finish.run(answer)
+        if isinstance(failed, Exception):
+            raise failed
     return response
+
+
+class _Batches:
+    """Claims and answers of concurrent requests written together: each was a transaction
+    of its own (two of the three writes, and fsyncs, of a webhook request), taking turns
+    with every other writer of the database."""
+
+    def __init__(self, store: Idempotency):
+        # Weakly: the threads must not keep a store (its engine, its files) alive.
+        begin, finish = weakref.WeakMethod(store.begin_many), weakref.WeakMethod(store.finish_many)
+        self.begin = CommitThread(_each(begin), None, "guichet-idempotency-begin")
+        self.finish = CommitThread(_each(finish), None, "guichet-idempotency-finish")
+
+
+def _each(many: weakref.WeakMethod) -> Callable[[list], list]:
+    """`many()`, whose failure becomes each job's outcome (raised again by its caller), instead
+    of `CommitThread`'s one `failed` value."""
+
+    def run(jobs: list) -> list:
+        try:
+            return many()(jobs)
+        except Exception as exc:
+            return [exc] * len(jobs)
+
+    return run
+
+
+_BATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _batches(store: Idempotency) -> _Batches | None:
+    """The store's batch writers, when it can write batches (`begin_many`, `finish_many`)."""
+    if not (hasattr(store, "begin_many") and hasattr(store, "finish_many")):
+        return None
+    found = _BATCHES.get(store)
+    if found is None:
+        found = _BATCHES[store] = _Batches(store)
+    return found
 
 
 def _repeat(seen, digest: str) -> Response:
