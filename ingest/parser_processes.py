@@ -92,6 +92,7 @@ class _Process:
         self.job: asyncio.Future | None = None
         self.inbox = bytearray()
         self.outbox: memoryview | None = None
+        self.answered = 0
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -153,7 +154,7 @@ class ParserProcesses:
         for process in self._processes:
             if process.job is job:
                 process.kill()
-                self._lost(process, ParserDied("killed: stuck past its time limit"))
+                self._lost(process, ParserDied("killed: stuck past its time limit"), killed=True)
                 return True
         return False
 
@@ -227,6 +228,7 @@ class ParserProcesses:
         ok, value = pickle.loads(memoryview(inbox)[_LENGTH : _LENGTH + size])
         process.inbox = inbox[_LENGTH + size :]  # a big answer's buffer is not kept
         job, process.job = process.job, None
+        process.answered += 1
         self._idle.append(process)
         if job is not None and job is not _ORPHAN and not job.done():
             if ok:
@@ -235,8 +237,10 @@ class ParserProcesses:
                 job.set_exception(JobFailed(value))
         self._dispatch()
 
-    def _lost(self, process: _Process, error: Exception) -> None:
-        """A process ended: fail its job, close its pipe, start another in its place."""
+    def _lost(self, process: _Process, error: Exception, killed: bool = False) -> None:
+        """A process ended: fail its job, close its pipe, start another in its place (a second
+        later when it ended before answering anything, so that one failing to start does not
+        make the listener spawn processes in a loop)."""
         if process not in self._processes:
             return
         self._processes.remove(process)
@@ -251,8 +255,16 @@ class ParserProcesses:
         job, process.job = process.job, None
         if job is not None and job is not _ORPHAN and not job.done():
             job.set_exception(error)
-        if not self._closed:
-            log.error("parser process %s ended: %s; starting another", process.process.pid, error)
+        if self._closed:
+            return
+        log.error("parser process %s ended: %s; starting another", process.process.pid, error)
+        if process.answered or killed or self._loop is None or self._loop.is_closed():
+            self._replace()
+        else:
+            self._loop.call_later(1.0, self._replace)
+
+    def _replace(self) -> None:
+        if not self._closed and len(self._processes) < self._size:
             self._add()
             self._dispatch()
 
@@ -261,8 +273,9 @@ class ParserProcesses:
         the processes to end, then kill those still there."""
         self._closed = True
         loop = self._loop
-        for future, _ in self._waiting:
-            future.cancel()
+        if loop is not None and not loop.is_closed():  # a closed loop's callers are gone
+            for future, _ in self._waiting:
+                future.cancel()
         self._waiting.clear()
         for process in self._processes:
             if loop is not None and not loop.is_closed():

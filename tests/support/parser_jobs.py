@@ -28,3 +28,9 @@ def job(kind: str, value=None):
     if kind == "raise":
         raise ValueError(value)
     raise AssertionError(kind)
+
+
+def broken(marker: str) -> None:
+    """Initializer that fails, as one whose configuration cannot be read would."""
+    ready(marker)
+    raise RuntimeError("cannot start")

@@ -108,3 +108,19 @@ def test_close_ends_every_process(tmp_path):
     assert children and not any(child.is_alive() for child in children)
     with pytest.raises(RuntimeError, match="closed"):
         answer(pool, "echo", 1)
+
+
+def test_processes_that_cannot_start_are_replaced_a_second_apart_not_in_a_loop(tmp_path):
+    marker = tmp_path / "started"
+    pool = ParserProcesses(1, parser_jobs.broken, (str(marker),), parser_jobs.job)
+
+    async def main():
+        with pytest.raises(ParserDied):
+            await pool.submit(("echo", 1))
+        await asyncio.sleep(1.5)
+
+    try:
+        run(main())
+        assert 2 <= len(marker.read_text().split()) <= 3  # not hundreds
+    finally:
+        pool.close()
