@@ -24,9 +24,8 @@ from workers.acks.outbound import RelayRefused
 from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
-from workers.store.journal import storable
-from workers.store.records import claim_line, event
-from workers.store.schema import AckRow, IntakeRow, TicketRow, utcnow
+from workers.store.records import claim_line
+from workers.store.schema import AckRow, IntakeRow, TicketRow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
 
@@ -238,29 +237,9 @@ def _build_in(rt: Runtime, session: Session, ack_id: int, status: str | None = "
 
 
 def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> str:
-    """Record the acknowledgement sent: one UPDATE … RETURNING and its trail line.
+    """Record the acknowledgement sent (with those other threads of this process record at the
+    same moment: one transaction, one turn at the write lock); whose intake it answers.
 
     One try: while the relay waits for the end of DATA, a database that does not answer
     makes the acknowledgement deferred (`deliver`), not a relay session held open."""
-    with rt.sessions.begin() as session:
-        ack = session.execute(
-            update(ACKS)
-            .where(ACKS.c.id == ack_id)
-            .values(
-                status="sent",
-                sent_at=utcnow(),
-                message_id=message_id,
-                subject=storable(subject),
-                error=None,
-            )
-            .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
-        ).one()
-        event(
-            session,
-            "ack-sent",
-            ack.intake_id,
-            ack.ticket_id,
-            recipient=ack.recipient,
-            message_id=message_id,
-        )
-    return ack.intake_id
+    return rt.sent_records.run((ack_id, message_id, subject))

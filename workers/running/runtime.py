@@ -13,6 +13,8 @@ from workers.acks.outbound import Outbound, outbound_for
 from workers.acks.rate import AckRateLimiter, PageRateLimiter
 from workers.store.directory import SqlDirectory
 from workers.store.engine import session_factory
+from workers.store.group_commit import GroupCommit
+from workers.store.records import record_sent
 
 
 def rules_for(settings: Settings) -> Rules:
@@ -37,6 +39,11 @@ class Runtime:
     @cached_property
     def sessions(self) -> sessionmaker:
         return session_factory(self.settings.database)
+
+    @cached_property
+    def sent_records(self) -> GroupCommit:
+        """Acknowledgements recorded sent by this process's threads, committed together."""
+        return GroupCommit(self.sessions, record_sent)
 
     @cached_property
     def directory(self) -> SqlDirectory:

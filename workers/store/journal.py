@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.analysis import Analysis, Envelope
 from ingest.model import Content, content_from_dict, content_to_dict
 from ingest.reading.contents import content_from
+from workers.store.group_commit import GroupCommit
 from workers.store.schema import EventRow, IntakeRow, utcnow
 
 log = logging.getLogger("guichet.journal")
@@ -86,27 +86,23 @@ def intake_content(intake: IntakeRow) -> Content:
     )
 
 
-class _Entry:
-    __slots__ = ("intake", "event", "done", "error")
+def _rows(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> tuple[dict, dict]:
+    """The intake row and its "received" trail line."""
+    return intake_values(intake_id, envelope, raw, analysis), {
+        "intake_id": intake_id,
+        "kind": "received",
+        "detail": {"channel": envelope.channel, "size": len(raw), "source": envelope.source},
+    }
 
-    def __init__(self, intake: dict, event: dict):
-        self.intake, self.event = intake, event
-        self.done, self.error = False, None
 
-
-def _entry(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> _Entry:
-    return _Entry(
-        intake_values(intake_id, envelope, raw, analysis),
-        {
-            "intake_id": intake_id,
-            "kind": "received",
-            "detail": {"channel": envelope.channel, "size": len(raw), "source": envelope.source},
-        },
-    )
+def _insert(session: Session, batch: list[tuple[dict, dict]]) -> list[None]:
+    session.execute(insert(INTAKES), [intake for intake, _ in batch])
+    session.execute(insert(EVENTS), [event for _, event in batch])
+    return [None] * len(batch)
 
 
 class SqlJournal:
-    """`ingest.intake.Journal` over the store, with group commit.
+    """`ingest.intake.Journal` over the store, with group commit (`group_commit.py`).
 
     `record` returns once the request's rows are committed. Requests that arrive while a
     commit is under way wait for it, then go together in the next one: one transaction (and
@@ -117,50 +113,15 @@ class SqlJournal:
 
     def __init__(self, sessions: sessionmaker):
         self._sessions = sessions
-        self._queue: list[_Entry] = []
-        self._queue_lock = threading.Lock()
-        self._commit_lock = threading.Lock()
+        self._group = GroupCommit(sessions, _insert)
 
     def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
-        entry = _entry(intake_id, envelope, raw, analysis)
-        with self._queue_lock:
-            self._queue.append(entry)
-        with self._commit_lock:  # the caller holding it commits whatever is queued by then
-            if not entry.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
-        if entry.error is not None:
-            raise entry.error
+        self._group.run(_rows(intake_id, envelope, raw, analysis))
 
     def record_many(self, items: list[tuple]) -> list[Exception | None]:
         """`record`'s arguments for several requests, committed together (the intake's commit
         thread): each request's error, or None once its rows are durable."""
-        batch = [_entry(*item) for item in items]
-        with self._commit_lock:
-            self._commit(batch)
-        return [entry.error for entry in batch]
-
-    def _commit(self, batch: list[_Entry]) -> None:
-        try:
-            self._insert(batch)
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
-            else:  # one at a time: only the request at fault fails
-                for entry in batch:
-                    try:
-                        self._insert([entry])
-                    except Exception as exc:
-                        entry.error = exc
-        finally:
-            for entry in batch:
-                entry.done = True
-
-    def _insert(self, batch: list[_Entry]) -> None:
-        with self._sessions.begin() as session:
-            session.execute(insert(INTAKES), [entry.intake for entry in batch])
-            session.execute(insert(EVENTS), [entry.event for entry in batch])
+        return self._group.run_many([_rows(*item) for item in items])
 
     def orphans(self, grace: timedelta, limit: int = 500) -> list[tuple[str, str]]:
         """(id, queue) of intakes older than `grace` that never became a ticket."""

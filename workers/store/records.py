@@ -7,19 +7,29 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
 from workers import metrics
 from workers.store.journal import storable
-from workers.store.schema import AckRow, EventRow, IntakeRow, MessageRow, PageRow, TicketRow
+from workers.store.schema import (
+    AckRow,
+    EventRow,
+    IntakeRow,
+    MessageRow,
+    PageRow,
+    TicketRow,
+    utcnow,
+)
 
 PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a defect of the mail
 MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
 TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
 EVENTS = EventRow.__table__
 ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
+
+ACKS = AckRow.__table__
 
 
 @dataclass
@@ -207,3 +217,31 @@ def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Pl
         sender_trust=plan.sender_trust,
     )
     return [page.id]
+
+
+def record_sent(session: Session, sent: list[tuple[int, str, str]]) -> list[str]:
+    """Per (ack id, Message-ID, subject): one UPDATE … RETURNING and its trail line."""
+    intakes = []
+    for ack_id, message_id, subject in sent:
+        ack = session.execute(
+            update(ACKS)
+            .where(ACKS.c.id == ack_id)
+            .values(
+                status="sent",
+                sent_at=utcnow(),
+                message_id=message_id,
+                subject=storable(subject),
+                error=None,
+            )
+            .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
+        ).one()
+        event(
+            session,
+            "ack-sent",
+            ack.intake_id,
+            ack.ticket_id,
+            recipient=ack.recipient,
+            message_id=message_id,
+        )
+        intakes.append(ack.intake_id)
+    return intakes
