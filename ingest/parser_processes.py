@@ -169,7 +169,7 @@ class ParserProcesses:
                 old.remove_reader(process.fd)
                 old.remove_writer(process.fd)
             loop.add_reader(process.fd, self._readable, process)
-            if process.job is not None and process.job.get_loop() is not loop:
+            if process.job not in (None, _ORPHAN) and process.job.get_loop() is not loop:
                 process.job = _ORPHAN  # its caller's loop is gone: the answer is dropped
             if process.outbox is not None:
                 loop.add_writer(process.fd, self._writable, process)

@@ -100,6 +100,22 @@ def test_a_later_event_loop_takes_the_processes_over(processes):
     assert len(processes.marker.read_text().split()) == 2  # the same processes
 
 
+def test_an_answer_for_a_loop_that_has_gone_is_dropped_and_its_process_serves_again(processes):
+    async def leave_one_running():
+        processes.submit(("hang", 0.3))  # nobody will wait for it
+
+    run(leave_one_running())
+    assert answer(processes, "echo", "second loop") == "second loop"
+    assert answer(processes, "echo", "third loop") == "third loop"
+
+    async def both():  # the process that was busy answers again once done
+        await asyncio.sleep(0.5)
+        return await asyncio.gather(*(processes.submit(("pid",)) for _ in range(6)))
+
+    assert len(set(run(both()))) >= 1
+    assert len(processes.marker.read_text().split()) == 2  # no process was replaced
+
+
 def test_close_ends_every_process(tmp_path):
     pool = ParserProcesses(2, parser_jobs.ready, (str(tmp_path / "m"),), parser_jobs.job)
     answer(pool, "echo", 1)
