@@ -37,6 +37,14 @@ def sign_in(browser, console) -> None:
     by_id(browser, "name").send_keys(ADMIN)
     by_id(browser, "password").send_keys(PASSWORD + Keys.ENTER)
     browser.wait(lambda: browser.driver.current_url.endswith("/admin/templates"))
+    # The URL changes when the redirect's navigation starts: a page asked for before it has
+    # loaded can be dropped by the browser, so wait for the list itself.
+    browser.wait(
+        lambda: (
+            browser.driver.execute_script("return document.readyState") == "complete"
+            and browser.driver.find_elements(By.TAG_NAME, "h1")
+        )
+    )
 
 
 def replace_text(browser, element_id: str, old: str, new: str) -> None:
@@ -144,6 +152,7 @@ def test_an_admin_changes_a_sentence_customers_get_it_and_a_rollback_brings_the_
 def test_without_the_csrf_token_the_preview_and_a_save_are_refused_in_the_browser(console, browser):
     sign_in(browser, console)
     browser.driver.get(f"{console.url}/templates/ack.fr")
+    browser.wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#editor input[name=csrf]"))
     status = browser.driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
@@ -158,7 +167,8 @@ def test_without_the_csrf_token_the_preview_and_a_save_are_refused_in_the_browse
     )
     by_id(browser, "comment").send_keys("sans jeton")
     by_id(browser, "save").click()
-    assert "CSRF" in browser.wait(lambda: browser.driver.find_element(By.TAG_NAME, "body").text)
+    # Until the refusal has loaded, the body is still the editor's: wait for the words.
+    assert browser.wait(lambda: "CSRF" in browser.driver.find_element(By.TAG_NAME, "body").text)
 
 
 def test_the_console_works_with_the_keyboard_alone_and_speaks_french(console, browser):
