@@ -7,6 +7,9 @@ listener's CPU per mail went there. Here one long-lived thread takes every reque
 it is free, hands the batch to `work` (one transaction, then the enqueues), and answers the whole
 batch with one wake-up of the event loop. A request is still answered only after its own work
 is done; what `work` says of each request is its answer.
+
+For callers on an event loop. Callers that are threads themselves (a worker's) batch with
+`workers.store.group_commit`, where the next caller to commit takes the others' jobs along.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import Any
 log = logging.getLogger("guichet.parser")
 
 _LENGTH = 8
+_ORPHAN: Any = object()  # the job of a caller whose event loop has gone: its answer is dropped
 
 
 class ParserDied(Exception):
@@ -153,7 +154,6 @@ class ParserProcesses:
         """Kill the process working on `job` (stuck past its own limit); it is replaced."""
         for process in self._processes:
             if process.job is job:
-                process.kill()
                 self._lost(process, ParserDied("killed: stuck past its time limit"), killed=True)
                 return True
         return False
@@ -170,7 +170,7 @@ class ParserProcesses:
                 old.remove_writer(process.fd)
             loop.add_reader(process.fd, self._readable, process)
             if process.job not in (None, _ORPHAN) and process.job.get_loop() is not loop:
-                process.job = _ORPHAN  # its caller's loop is gone: the answer is dropped
+                process.job = _ORPHAN
             if process.outbox is not None:
                 loop.add_writer(process.fd, self._writable, process)
         self._waiting.clear()  # their callers' loop is gone
@@ -230,11 +230,7 @@ class ParserProcesses:
         job, process.job = process.job, None
         process.answered += 1
         self._idle.append(process)
-        if job is not None and job is not _ORPHAN and not job.done():
-            if ok:
-                job.set_result(value)
-            else:
-                job.set_exception(JobFailed(value))
+        _settle(job, value if ok else None, None if ok else JobFailed(value))
         self._dispatch()
 
     def _lost(self, process: _Process, error: Exception, killed: bool = False) -> None:
@@ -253,8 +249,7 @@ class ParserProcesses:
         process.channel.close()
         process.process.join(timeout=0)  # reaped now if already gone, else by multiprocessing
         job, process.job = process.job, None
-        if job is not None and job is not _ORPHAN and not job.done():
-            job.set_exception(error)
+        _settle(job, None, error)
         if self._closed:
             return
         log.error("parser process %s ended: %s; starting another", process.process.pid, error)
@@ -290,11 +285,11 @@ class ParserProcesses:
         self._idle.clear()
 
 
-class _Orphan:
-    """Stands for a job whose caller's event loop has gone."""
-
-    def done(self) -> bool:
-        return True
-
-
-_ORPHAN: Any = _Orphan()
+def _settle(job: asyncio.Future | None, result: Any, error: Exception | None) -> None:
+    """Give a job its answer, unless nobody waits for it any more."""
+    if job is None or job is _ORPHAN or job.done():
+        return
+    if error is not None:
+        job.set_exception(error)
+    else:
+        job.set_result(result)

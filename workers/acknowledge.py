@@ -24,7 +24,7 @@ from workers.acks.outbound import RelayRefused
 from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
-from workers.store.records import claim_line
+from workers.store.records import ACKS, claim_line
 from workers.store.schema import AckRow, IntakeRow, TicketRow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
@@ -32,7 +32,6 @@ from workers.trust_gate import MINIMAL, NONE, ack_choice
 log = logging.getLogger("guichet.ack")
 
 
-ACKS = AckRow.__table__
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
 
 

@@ -27,9 +27,8 @@ PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a d
 MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
 TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
 EVENTS = EventRow.__table__
-ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
-
 ACKS = AckRow.__table__
+ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 
 
 @dataclass

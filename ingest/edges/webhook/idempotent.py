@@ -29,12 +29,9 @@ async def once(
         return await produce()
     digest = hashlib.sha256(body).hexdigest()
     batches = _batches(store)
-    if batches is None:
-        seen = await asyncio.to_thread(store.begin, partner, key, digest)
-    else:
-        seen = await batches.begin.run((partner, key, digest))
-        if isinstance(seen, Exception):
-            raise seen
+    seen = await batches.begin.run((partner, key, digest))
+    if isinstance(seen, Exception):
+        raise seen
     if seen is not None:
         return _repeat(seen, digest)
     try:
@@ -42,13 +39,9 @@ async def once(
     except BaseException:
         await asyncio.to_thread(store.release, partner, key)  # not durable: a retry must run again
         raise
-    answer = (partner, key, response.status_code, bytes(response.body))
-    if batches is None:
-        await asyncio.to_thread(store.finish, *answer)
-    else:
-        failed = await batches.finish.run(answer)
-        if isinstance(failed, Exception):
-            raise failed
+    failed = await batches.finish.run((partner, key, response.status_code, bytes(response.body)))
+    if isinstance(failed, Exception):
+        raise failed
     return response
 
 
@@ -80,10 +73,8 @@ def _each(many: weakref.WeakMethod) -> Callable[[list], list]:
 _BATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _batches(store: Idempotency) -> _Batches | None:
-    """The store's batch writers, when it can write batches (`begin_many`, `finish_many`)."""
-    if not (hasattr(store, "begin_many") and hasattr(store, "finish_many")):
-        return None
+def _batches(store: Idempotency) -> _Batches:
+    """The store's batch writers, made on first use."""
     found = _BATCHES.get(store)
     if found is None:
         found = _BATCHES[store] = _Batches(store)

@@ -46,11 +46,16 @@ class Partners(Protocol):
 
 
 class Idempotency(Protocol):
-    def begin(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
-        """Claim the key (None), or return what is already recorded under it."""
+    """Claims and answers come in batches (those of concurrent requests, written together)."""
+
+    def begin_many(self, claims: list[tuple[str, str, str]]) -> list[Remembered | None]:
+        """Per (partner, key, body_sha256): claim the key (None), or what is already recorded
+        under it."""
         ...
 
-    def finish(self, partner: str, key: str, status: int, body: bytes) -> None: ...
+    def finish_many(self, answers: list[tuple[str, str, int, bytes]]) -> list[None]:
+        """Record each (partner, key, status, body) answer, to replay to a retry."""
+        ...
 
     def release(self, partner: str, key: str) -> None:
         """Forget a claim whose request did not become durable, so a retry may proceed."""
