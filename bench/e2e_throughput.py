@@ -23,7 +23,10 @@ baseline to the last 250) and the CPU time per mail of every role, read from /pr
 (bench/proc_cpu.py: utime+stime of each process of the tree): smtp (the listener),
 parsers (its parser processes), worker, redis, run (the supervisor).  CPU per mail is far
 less sensitive to other load on the machine than mails/s; both targets run in the same
-invocation, one after the other, so compare them side by side.  A warm-up of --warmup mails
+invocation, one after the other, so compare them side by side.  Beside them: the client's
+own CPU per mail (this process: the SMTP sessions and the polls for the end) and how many
+cores the whole machine kept busy over the run, which tells a run bound by the two cores
+(guichet + client + anything else ≈ 2) from one bound by something else.  A warm-up of --warmup mails
 (not counted) goes first, so start-up and first imports are not measured.
 
 Environment given to guichet: GUICHET_ACK_RATE_LIMIT=1000000 (the same few demo senders
@@ -342,6 +345,10 @@ def summarise(target, corpus, mails, outcome, counts, before, after) -> dict:
         "cpu_ms_per_mail": round(sum(cpu.values()) * 1000 / n, 2),
         "cpu_ms_per_mail_by_role": per_mail,
         "cores_used": round(sum(cpu.values()) / elapsed, 2),
+        # The client (this process: SMTP sessions, then the polls for the end) and the whole
+        # machine over the same interval: how much of the cores guichet could have had.
+        "client_ms_per_mail": round((after.caller - before.caller) * 1000 / n, 2),
+        "machine_cores_busy": round((after.machine - before.machine) / elapsed, 2),
         "codes": {str(k): v for k, v in outcome["codes"].items()},
         "errors": outcome["errors"][:5],
         "counts": counts,
@@ -361,6 +368,10 @@ def print_table(rows: list[dict]) -> None:
         )
         if r["errors"] or set(r["codes"]) - {"250"}:
             print(f"    replies {r['codes']} errors {r['errors']}")
+        print(
+            f"    client {r['client_ms_per_mail']} ms/mail; machine busy"
+            f" {r['machine_cores_busy']} of {os.cpu_count()} cores"
+        )
         if r["target"] == "guichet":
             print(f"    {r['counts']}")
         if "idle_pct_of_core" in r:

@@ -106,16 +106,26 @@ def roles(procs: dict[int, Proc]) -> dict[int, str]:
     return result
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent not idle since boot (every core, every process:
+    /proc/stat's first line less idle and iowait)."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / TICK
+
+
 @dataclass
 class Snapshot:
     at: float
     procs: dict[int, Proc]
     role: dict[int, str]
+    machine: float = 0.0  # machine_busy() at the snapshot
+    caller: float = 0.0  # CPU seconds of the process taking the snapshot (a bench's client)
 
     @classmethod
     def take(cls, root: int) -> Snapshot:
         procs = tree(root)
-        return cls(time.monotonic(), procs, roles(procs))
+        return cls(time.monotonic(), procs, roles(procs), machine_busy(), time.process_time())
 
 
 def cpu_between(before: Snapshot, after: Snapshot) -> dict[str, float]:
