@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -181,10 +181,20 @@ def _lock(session: Session, intake_id: str, known: IntakeRow) -> IntakeRow:
     current = session.execute(lock.where(intakes.c.id == intake_id)).first()
     if current is None:
         raise IntakeMissing(intake_id)
-    intake = session.merge(known, load=False)
+    intake = _attach(session, known)
     for name, value in current._mapping.items():
         set_committed_value(intake, name, value)
     return intake
+
+
+def _attach(session: Session, known: IntakeRow) -> IntakeRow:
+    """`known` in this session: itself when the session holds no copy of that row yet (the
+    usual case; a merge copied every column, the raw mail included, inside the write turn),
+    else the session's copy brought up to `known` (a parent the session's query loaded)."""
+    if inspect(known).detached and session.identity_map.get(inspect(known).key) is None:
+        session.add(known)
+        return known
+    return session.merge(known, load=False)
 
 
 def _content_and_decision(rt: Runtime, intake: IntakeRow) -> tuple[Content, Decision]:

@@ -23,14 +23,22 @@ from workers.store.schema import DedupClaimRow, IntakeRow, MessageRow, utcnow
 CLAIMS, INTAKES = DedupClaimRow.__table__, IntakeRow.__table__
 
 
+def _inserting(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, one statement object per dialect (built once:
+    a statement built per filing computed its cache key each time, inside the write turn)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(CLAIMS).on_conflict_do_nothing().returning(CLAIMS.c.intake_id)
+
+
+_INSERTS = {name: _inserting(name) for name in ("postgresql", "sqlite")}
+
+
 def _insert(session: Session, intake: IntakeRow) -> str | None:
     """Insert-or-find: the intake id holding the claim on this intake's key."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    inserted = session.execute(
-        insert(CLAIMS)
-        .values(dedup_key=intake.dedup_key, intake_id=intake.id, claimed_at=utcnow())
-        .on_conflict_do_nothing()
-        .returning(CLAIMS.c.intake_id)
+    connection = session.connection()
+    inserted = connection.execute(
+        _INSERTS[connection.dialect.name],
+        {"dedup_key": intake.dedup_key, "intake_id": intake.id, "claimed_at": utcnow()},
     ).scalar()
     return intake.id if inserted is not None else holder(session, intake)  # the row says who
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ingest.model import Content
 from workers import metrics
 from workers.store.journal import storable
+from workers.store.row_writes import insert_row
 from workers.store.schema import (
     AckRow,
     EventRow,
@@ -123,7 +124,7 @@ def add_message(session: Session, intake: IntakeRow, ticket: TicketRow, content:
         dedup_key=intake.dedup_key,
         defects=mail_defects(content),
     )
-    session.add(message)
+    insert_row(session, message)
     session.info.setdefault(MESSAGES, {})[intake.id] = message  # held, for the acknowledgement
 
 
@@ -165,9 +166,8 @@ def record_ack(
         attempts=1 if claimed else 0,
         skip_reason=skip_reason,
     )
-    session.add(ack)
+    insert_row(session, ack)
     keep(session, ack)
-    session.flush()
     event(
         session,
         "ack-" + status,
@@ -190,10 +190,14 @@ def claim_line(
     event(session, ACK_CLAIMED, intake_id, ticket_id, ack_id=ack_id, **claimant)
 
 
-def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan) -> list[int]:
-    if plan.page_at is None or session.scalar(
-        select(PageRow.id).where(PageRow.ticket_id == ticket.id)
-    ):
+def record_page(
+    session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan, new_ticket: bool = False
+) -> list[int]:
+    """The ticket's page, when the plan has one and the ticket has none yet (a ticket opened
+    in this transaction has none: not looked up)."""
+    if plan.page_at is None:
+        return []
+    if not new_ticket and session.scalar(select(PageRow.id).where(PageRow.ticket_id == ticket.id)):
         return []
     refused = plan.page_refusal_now()
     if refused:  # an unknown sender's page past its budget: the support desk looks instead
@@ -204,9 +208,9 @@ def record_page(session: Session, intake: IntakeRow, ticket: TicketRow, plan: Pl
         event(session, "page-limited", intake.id, ticket.id, reason=refused)
         metrics.page_limited(session)
         return []
-    page = PageRow(ticket_id=ticket.id, due_at=plan.page_at, sender_trust=plan.sender_trust)
-    session.add(page)
-    session.flush()
+    page = insert_row(
+        session, PageRow(ticket_id=ticket.id, due_at=plan.page_at, sender_trust=plan.sender_trust)
+    )
     event(
         session,
         "page-scheduled",

@@ -13,6 +13,7 @@ from ingest.model import Content, Decision
 from workers.store import dedup_claims, threading
 from workers.store.journal import storable
 from workers.store.records import Plan, add_message, event, keep, record_ack, record_page
+from workers.store.row_writes import insert_row, update_row
 from workers.store.schema import (
     AckRow,
     IntakeRow,
@@ -101,8 +102,8 @@ def file_intake(
     add_message(session, intake, ticket, content)
     outcome = Outcome(ticket.id, ticket.number, created=True)
     outcome.ack_ids = record_ack(session, intake, ticket, plan, claimant=claimant)
-    outcome.page_ids = record_page(session, intake, ticket, plan)
-    _filed(intake, "ticketed", ticket.id)
+    outcome.page_ids = record_page(session, intake, ticket, plan, new_ticket=True)
+    _filed(session, intake, "ticketed", ticket.id)
     return outcome
 
 
@@ -138,8 +139,8 @@ def claim(
     return session.scalar(select(MessageRow).where(MessageRow.intake_id == winner))
 
 
-def _filed(intake: IntakeRow, status: str, ticket_id: int) -> None:
-    intake.status, intake.ticket_id, intake.updated_at = status, ticket_id, utcnow()
+def _filed(session: Session, intake: IntakeRow, status: str, ticket_id: int) -> None:
+    update_row(session, intake, status=status, ticket_id=ticket_id, updated_at=utcnow())
 
 
 def _join(
@@ -163,7 +164,7 @@ def _join(
             session, intake, ticket, plan, kind="identified", claimant=claimant
         )
         outcome.page_ids = record_page(session, intake, ticket, plan)
-    _filed(intake, "ticketed", ticket.id)
+    _filed(session, intake, "ticketed", ticket.id)
     return outcome
 
 
@@ -185,7 +186,7 @@ def _link(
 
 
 def _file_duplicate(session: Session, intake: IntakeRow, original: MessageRow) -> Outcome:
-    _filed(intake, "duplicate", original.ticket_id)
+    _filed(session, intake, "duplicate", original.ticket_id)
     event(session, "duplicate", intake.id, original.ticket_id, original_intake=original.intake_id)
     ticket = session.get(TicketRow, original.ticket_id)
     return Outcome(ticket.id, ticket.number, duplicate=True)
@@ -219,10 +220,9 @@ def _new_ticket(
         gti_deadline=plan.gti_deadline,
         review=storable(next((f.why for f in decision.trail if f.field == "review"), None)),
     )
-    session.add(ticket)
+    insert_row(session, ticket)  # one INSERT, no flush (workers/store/row_writes.py)
     keep(session, ticket)
-    session.flush()
-    ticket.number = ticket.id + TICKET_NUMBER_OFFSET
+    update_row(session, ticket, number=ticket.id + TICKET_NUMBER_OFFSET)
     event(
         session,
         "created",
