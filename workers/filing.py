@@ -6,8 +6,9 @@ import functools
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -163,6 +164,22 @@ def duplicate_window(rt: Runtime) -> timedelta:
     return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
+def _locks() -> dict[bool, Any]:
+    """The statement that locks an intake, by "is it SQLite?", built once. On SQLite, a no-op
+    write in Core (no ORM bulk-update machinery) that returns the columns that change (no
+    SELECT after it); elsewhere SELECT … FOR UPDATE."""
+    intakes = IntakeRow.__table__
+    changing = [intakes.c[name] for name in CHANGING]
+    this = intakes.c.id == bindparam("lock_id")
+    return {
+        True: update(intakes).values(attempts=intakes.c.attempts).returning(*changing).where(this),
+        False: select(*changing).with_for_update().where(this),
+    }
+
+
+_LOCKS = _locks()
+
+
 def _lock(session: Session, intake_id: str, known: IntakeRow) -> IntakeRow:
     """The intake, locked until commit. On SQLite the first statement is a write, which takes
     the database's write lock now: filings run one at a time and each sees the last one's work.
@@ -170,15 +187,9 @@ def _lock(session: Session, intake_id: str, known: IntakeRow) -> IntakeRow:
     Only the columns a filing changes are read again; the rest is taken from `known` (the row
     as the preparation read it): the raw mail and the decision are written once, by the edge,
     and are not fetched and decoded a second time."""
-    intakes = IntakeRow.__table__
-    changing = [intakes.c[name] for name in CHANGING]
-    if session.get_bind().dialect.name == "sqlite":
-        # Core: no ORM bulk-update machinery for a no-op write, which returns the columns that
-        # change (no SELECT after it)
-        lock = update(intakes).values(attempts=intakes.c.attempts).returning(*changing)
-    else:
-        lock = select(*changing).with_for_update()
-    current = session.execute(lock.where(intakes.c.id == intake_id)).first()
+    connection = session.connection()
+    lock = _LOCKS[connection.dialect.name == "sqlite"]
+    current = connection.execute(lock, {"lock_id": intake_id}).first()
     if current is None:
         raise IntakeMissing(intake_id)
     intake = _attach(session, known)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
@@ -96,12 +96,15 @@ def event(
     )
 
 
+_INSERT_EVENTS = insert(EVENTS)  # built once: its compiled form is reused (no cache key per commit)
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _write_trail(session: Session) -> None:
     lines = session.info.pop(TRAIL, None)
     if lines:
         session.flush()  # the tickets the lines name are in the database first
-        session.execute(insert(EVENTS), lines)
+        session.connection().execute(_INSERT_EVENTS, lines)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
@@ -222,21 +225,32 @@ def record_page(
     return [page.id]
 
 
+_MARK_SENT = (
+    update(ACKS)
+    .where(ACKS.c.id == bindparam("ack_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at_now"),
+        message_id=bindparam("sent_message_id"),
+        subject=bindparam("sent_subject"),
+        error=None,
+    )
+    .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
+)
+
+
 def record_sent(session: Session, sent: list[tuple[int, str, str]]) -> list[str]:
     """Per (ack id, Message-ID, subject): one UPDATE … RETURNING and its trail line."""
-    intakes = []
+    intakes, connection = [], session.connection()
     for ack_id, message_id, subject in sent:
-        ack = session.execute(
-            update(ACKS)
-            .where(ACKS.c.id == ack_id)
-            .values(
-                status="sent",
-                sent_at=utcnow(),
-                message_id=message_id,
-                subject=storable(subject),
-                error=None,
-            )
-            .returning(ACKS.c.intake_id, ACKS.c.ticket_id, ACKS.c.recipient)
+        ack = connection.execute(
+            _MARK_SENT,
+            {
+                "ack_id": ack_id,
+                "sent_at_now": utcnow(),
+                "sent_message_id": message_id,
+                "sent_subject": storable(subject),
+            },
         ).one()
         event(
             session,
