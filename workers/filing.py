@@ -164,16 +164,19 @@ def duplicate_window(rt: Runtime) -> timedelta:
     return timedelta(hours=rt.settings.duplicate_window_hours)
 
 
-def _locks() -> dict[bool, Any]:
-    """The statement that locks an intake, by "is it SQLite?", built once. On SQLite, a no-op
-    write in Core (no ORM bulk-update machinery) that returns the columns that change (no
-    SELECT after it); elsewhere SELECT … FOR UPDATE."""
+def _locks() -> dict[str, Any]:
+    """The statement that locks an intake, by dialect, built once. On SQLite, a no-op write in
+    Core (no ORM bulk-update machinery) that returns the columns that change (no SELECT after
+    it); on PostgreSQL, SELECT … FOR UPDATE."""
     intakes = IntakeRow.__table__
     changing = [intakes.c[name] for name in CHANGING]
     this = intakes.c.id == bindparam("lock_id")
     return {
-        True: update(intakes).values(attempts=intakes.c.attempts).returning(*changing).where(this),
-        False: select(*changing).with_for_update().where(this),
+        "sqlite": update(intakes)
+        .values(attempts=intakes.c.attempts)
+        .returning(*changing)
+        .where(this),
+        "postgresql": select(*changing).with_for_update().where(this),
     }
 
 
@@ -188,8 +191,7 @@ def _lock(session: Session, intake_id: str, known: IntakeRow) -> IntakeRow:
     as the preparation read it): the raw mail and the decision are written once, by the edge,
     and are not fetched and decoded a second time."""
     connection = session.connection()
-    lock = _LOCKS[connection.dialect.name == "sqlite"]
-    current = connection.execute(lock, {"lock_id": intake_id}).first()
+    current = connection.execute(_LOCKS[connection.dialect.name], {"lock_id": intake_id}).first()
     if current is None:
         raise IntakeMissing(intake_id)
     intake = _attach(session, known)
