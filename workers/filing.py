@@ -204,7 +204,8 @@ def _attach(session: Session, known: IntakeRow) -> IntakeRow:
     """`known` in this session: itself when the session holds no copy of that row yet (the
     usual case; a merge copied every column, the raw mail included, inside the write turn),
     else the session's copy brought up to `known` (a parent the session's query loaded)."""
-    if inspect(known).detached and session.identity_map.get(inspect(known).key) is None:
+    state = inspect(known)
+    if state.detached and session.identity_map.get(state.key) is None:
         session.add(known)
         return known
     return session.merge(known, load=False)

@@ -20,6 +20,17 @@ def _key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# Built once (their compiled form is reused): a claim, and the answer a retry replays.
+_INSERT_CLAIM = insert(KEYS)
+_ANSWER = (
+    update(KEYS)
+    .where(KEYS.c.partner == bindparam("w_partner"), KEYS.c.key_sha256 == bindparam("w_key"))
+    .values(
+        status=bindparam("w_status"), response=bindparam("w_response"), updated_at=bindparam("w_at")
+    )
+)
+
+
 class SqlIdempotency:
     """`ingest.edges.webhook.ports.Idempotency`: the primary key makes the first claim win, on SQLite and PostgreSQL."""
 
@@ -28,11 +39,7 @@ class SqlIdempotency:
 
     def begin(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
         try:
-            with self.sessions.begin() as session:  # Core: an ORM flush cost more than the insert
-                session.execute(
-                    insert(KEYS),
-                    {"partner": partner, "key_sha256": _key(key), "body_sha256": body_sha256},
-                )
+            self._claim([(partner, key, body_sha256)])
             return None
         except IntegrityError:
             return self._existing(partner, key, body_sha256)
@@ -41,17 +48,22 @@ class SqlIdempotency:
         """`begin` for several (partner, key, body_sha256) at once: one transaction when no key
         is taken yet (the usual case), else each claim on its own, as `begin`."""
         try:
-            with self.sessions.begin() as session:
-                session.execute(
-                    insert(KEYS),
-                    [
-                        {"partner": partner, "key_sha256": _key(key), "body_sha256": digest}
-                        for partner, key, digest in claims
-                    ],
-                )
+            self._claim(claims)
             return [None] * len(claims)
         except IntegrityError:
             return [self.begin(*claim) for claim in claims]
+
+    def _claim(self, claims: list[tuple[str, str, str]]) -> None:
+        """Insert every claim in one transaction (Core: an ORM flush cost more than the insert);
+        IntegrityError when a key is taken already."""
+        with self.sessions.begin() as session:
+            session.connection().execute(
+                _INSERT_CLAIM,
+                [
+                    {"partner": partner, "key_sha256": _key(key), "body_sha256": digest}
+                    for partner, key, digest in claims
+                ],
+            )
 
     def _existing(self, partner: str, key: str, body_sha256: str) -> Remembered | None:
         with self.sessions.begin() as session:
@@ -67,29 +79,22 @@ class SqlIdempotency:
             return Remembered(row.body_sha256, row.status, bytes(row.response or b""))
 
     def finish(self, partner: str, key: str, status: int, body: bytes) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(KEYS)
-                .where(KEYS.c.partner == partner, KEYS.c.key_sha256 == _key(key))
-                .values(status=status, response=body, updated_at=utcnow())
-            )
+        self.finish_many([(partner, key, status, body)])
 
     def finish_many(self, answers: list[tuple[str, str, int, bytes]]) -> list[None]:
         """`finish` for several (partner, key, status, body) in one transaction."""
+        now = utcnow()
         with self.sessions.begin() as session:
-            session.execute(
-                update(KEYS)
-                .where(
-                    KEYS.c.partner == bindparam("w_partner"),
-                    KEYS.c.key_sha256 == bindparam("w_key"),
-                )
-                .values(
-                    status=bindparam("w_status"),
-                    response=bindparam("w_response"),
-                    updated_at=utcnow(),
-                ),
+            session.connection().execute(
+                _ANSWER,
                 [
-                    {"w_partner": p, "w_key": _key(k), "w_status": status, "w_response": body}
+                    {
+                        "w_partner": p,
+                        "w_key": _key(k),
+                        "w_status": status,
+                        "w_response": body,
+                        "w_at": now,
+                    }
                     for p, k, status, body in answers
                 ],
             )

@@ -27,6 +27,8 @@ def storable(text: str | None) -> str | None:
 
 
 INTAKES, EVENTS = IntakeRow.__table__, EventRow.__table__
+# Built once, their compiled form reused: the journal's rows and every trail line (records.py).
+INSERT_INTAKES, INSERT_EVENTS = insert(INTAKES), insert(EVENTS)
 
 
 def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> dict:
@@ -96,8 +98,9 @@ def _rows(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) ->
 
 
 def _insert(session: Session, batch: list[tuple[dict, dict]]) -> list[None]:
-    session.execute(insert(INTAKES), [intake for intake, _ in batch])
-    session.execute(insert(EVENTS), [event for _, event in batch])
+    connection = session.connection()
+    connection.execute(INSERT_INTAKES, [intake for intake, _ in batch])
+    connection.execute(INSERT_EVENTS, [event for _, event in batch])
     return [None] * len(batch)
 
 

@@ -6,17 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from ingest.model import Content
 from workers import metrics
-from workers.store.journal import storable
+from workers.store.journal import INSERT_EVENTS, storable
 from workers.store.row_writes import insert_row
 from workers.store.schema import (
     AckRow,
-    EventRow,
     IntakeRow,
     MessageRow,
     PageRow,
@@ -27,7 +26,6 @@ from workers.store.schema import (
 PARSER_MARKER = "parser:"  # the defect that only names the parser used: not a defect of the mail
 MESSAGES = "guichet.messages"  # session.info key: the messages this session wrote, by intake
 TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
-EVENTS = EventRow.__table__
 ACKS = AckRow.__table__
 ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 
@@ -96,15 +94,12 @@ def event(
     )
 
 
-_INSERT_EVENTS = insert(EVENTS)  # built once: its compiled form is reused (no cache key per commit)
-
-
 @sa_event.listens_for(Session, "before_commit")
 def _write_trail(session: Session) -> None:
     lines = session.info.pop(TRAIL, None)
     if lines:
         session.flush()  # the tickets the lines name are in the database first
-        session.connection().execute(_INSERT_EVENTS, lines)
+        session.connection().execute(INSERT_EVENTS, lines)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
