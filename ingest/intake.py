@@ -15,6 +15,7 @@ from ingest import log_context, metrics
 from ingest.analysis import Analysis, Envelope
 from ingest.commit_thread import CommitThread
 from ingest.directory import DirectoryUnavailable
+from ingest.idempotency_keys import KeyClaim, OnceKey, Remembered
 from ingest.queueing import enqueue_intake, queue_for
 
 log = logging.getLogger("guichet.intake")
@@ -22,10 +23,21 @@ log = logging.getLogger("guichet.intake")
 
 class Journal(Protocol):
     """Durable storage of intakes; the store implements it. A journal may also offer
-    `record_many(items) -> [exception or None, …]`, committing a batch of `record`'s arguments
-    at once: the intake then uses it."""
+    `record_many(items) -> [exception, None or Remembered, …]`, committing a batch of
+    `record`'s arguments at once: the intake then uses it.
 
-    def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
+    A request with an idempotency key comes with a fifth argument, its `KeyClaim`: the key is
+    committed with the intake, or, when it is recorded already, nothing is stored and `record`
+    returns what is recorded under it (`Remembered`)."""
+
+    def record(
+        self,
+        intake_id: str,
+        envelope: Envelope,
+        raw: bytes,
+        analysis: Analysis,
+        claim: KeyClaim | None = None,
+    ) -> Remembered | None:
         """Commit the raw bytes and the decision; raise when that cannot be done."""
         ...
 
@@ -42,6 +54,14 @@ class Deferred:
 
     stage: str  # "journal" | "queue"
     intake_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The request's idempotency key was recorded already: nothing was stored, and the sender
+    gets what is recorded under it."""
+
+    remembered: Remembered
 
 
 def new_intake_id() -> str:
@@ -65,44 +85,72 @@ class Intake:
         self._committer = CommitThread(self._store_and_queue, "journal", "guichet-commit")
 
     async def accept(
-        self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
-    ) -> Accepted | Deferred:
-        outcome = await self._accept(raw, envelope, analyse)
-        metrics.took_in(envelope, isinstance(outcome, Accepted))
+        self,
+        raw: bytes,
+        envelope: Envelope,
+        analyse: Callable[[], Awaitable[Analysis]],
+        once: OnceKey | None = None,
+    ) -> Accepted | Deferred | Replayed:
+        """`once`: the sender's idempotency key, committed with the intake (`idempotency_keys`)."""
+        outcome = await self._accept(raw, envelope, analyse, once)
+        if not isinstance(outcome, Replayed):  # a replay is counted by the edge that answers it
+            metrics.took_in(envelope, isinstance(outcome, Accepted))
         return outcome
 
     async def _accept(
-        self, raw: bytes, envelope: Envelope, analyse: Callable[[], Awaitable[Analysis]]
-    ) -> Accepted | Deferred:
+        self,
+        raw: bytes,
+        envelope: Envelope,
+        analyse: Callable[[], Awaitable[Analysis]],
+        once: OnceKey | None,
+    ) -> Accepted | Deferred | Replayed:
         try:
             analysis = await analyse()
         except DirectoryUnavailable:
             log.warning("intake deferred: the directory cannot be read")
             return Deferred("journal")
         intake_id = new_intake_id()
+        claim = None if once is None else once.claim(intake_id)
         with log_context.request(intake_id=intake_id):
-            return await self._commit(intake_id, raw, envelope, analysis)
+            return await self._commit(intake_id, raw, envelope, analysis, claim)
 
     async def _commit(
-        self, intake_id: str, raw: bytes, envelope: Envelope, analysis: Analysis
-    ) -> Accepted | Deferred:
+        self,
+        intake_id: str,
+        raw: bytes,
+        envelope: Envelope,
+        analysis: Analysis,
+        claim: KeyClaim | None,
+    ) -> Accepted | Deferred | Replayed:
         queue = queue_for(analysis.decision.urgency.level)
         # Both steps in the commit thread, with the requests waiting beside this one.
-        failed = await self._committer.run((intake_id, raw, envelope, analysis, queue))
+        failed = await self._committer.run((intake_id, raw, envelope, analysis, queue, claim))
         if failed == "journal":
             return Deferred("journal")
+        if isinstance(failed, Remembered):
+            log.info("request answered again: its key is recorded", extra={"intake_id": intake_id})
+            return Replayed(failed)
         metrics.decided(analysis.decision)
         if failed == "queue":
             return Deferred("queue", intake_id)
         log.info("intake accepted", extra={"intake_id": intake_id, "queue": queue})
         return Accepted(intake_id, queue)
 
-    def _store_and_queue(self, jobs: list[tuple]) -> list[str | None]:
-        """Commit, then enqueue (in the commit thread): per job, the step that failed or None."""
-        stored = self._store([(i, envelope, raw, a) for i, raw, envelope, a, _ in jobs])
-        failed: list[str | None] = []
+    def _store_and_queue(self, jobs: list[tuple]) -> list[str | Remembered | None]:
+        """Commit, then enqueue (in the commit thread): per job, the step that failed, None, or
+        what its key has recorded already (nothing stored, nothing queued)."""
+        stored = self._store(
+            [
+                (i, envelope, raw, a) if claim is None else (i, envelope, raw, a, claim)
+                for i, raw, envelope, a, _, claim in jobs
+            ]
+        )
+        failed: list[str | Remembered | None] = []
         broker_down = None
-        for (intake_id, *_, queue), error in zip(jobs, stored, strict=True):
+        for (intake_id, *_, queue, _), error in zip(jobs, stored, strict=True):
+            if isinstance(error, Remembered):
+                failed.append(error)
+                continue
             if error is not None:
                 log.error(
                     "intake not durable: journal failed",
@@ -129,17 +177,16 @@ class Intake:
             failed.append(None)
         return failed
 
-    def _store(self, items: list[tuple]) -> list[Exception | None]:
-        """Each item's rows committed: its error, or None. One transaction for all of them
-        when the journal can take a batch."""
+    def _store(self, items: list[tuple]) -> list[Exception | Remembered | None]:
+        """Each item's rows committed: its error, None, or what its key recorded already. One
+        transaction for all of them when the journal can take a batch."""
         record_many = getattr(self.journal, "record_many", None)
         if record_many is not None:
             return record_many(items)
-        errors: list[Exception | None] = []
+        outcomes: list[Exception | Remembered | None] = []
         for item in items:
             try:
-                self.journal.record(*item)
-                errors.append(None)
+                outcomes.append(self.journal.record(*item))
             except Exception as exc:
-                errors.append(exc)
-        return errors
+                outcomes.append(exc)
+        return outcomes

@@ -104,6 +104,8 @@ class ParserPool:
             if spooled is not None:
                 args = tuple(spooled if arg is raw else arg for arg in args)
             job = self._submit(method, args)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
         except BaseException:
             self.slots.release(source, slot)
             if spooled is not None:
@@ -113,7 +115,7 @@ class ParserPool:
         def done(_) -> None:
             # The slot is given back when the parser is really done, even after we stopped
             # waiting; the file, if the parser never took it, goes then too.
-            self.slots.release(source, slot)
+            self.slots.release(source, slot, loop.time() - started)
             if spooled is not None:
                 spooled.discard()
 

@@ -1,22 +1,35 @@
 """Who parses next: parser slots shared fairly between senders, one kept for urgent mail.
 
 A job waits here, without any time limit running, until a parser is free for it; only then is
-it handed to a parser, so the parse time limit counts the parse alone. Three rules pick it:
+it handed to a parser, so the parse time limit counts the parse alone. Four rules pick it:
 
-* one source (a client IP, a webhook partner, or the sender of mail relayed by an exempt MTA)
-  holds at most one parser at a time: a flood of slow mail from one place costs one parser;
+* a source (a client IP, a webhook partner, or the sender of mail relayed by an exempt MTA)
+  that holds a parser gets another one only when no other source's job waits for it: the job
+  of a source holding none goes first, whatever came before;
+* a source whose last parse was slow (over `QUICK` seconds) holds one parser at most: a flood
+  of slow mail from one place costs one parser, and a newcomer waits for a parser at most one
+  quick parse, or once one slow parse (the one that showed the source slow);
 * priority jobs (mail to the urgent addresses, an urgent subject from a declared contact, a
   partner's critical alert) go before routine ones, in arrival order;
-* `reserved` slots take priority jobs only. Priority order alone would still leave an urgent
-  mail waiting for a parser busy with slow routine mail (up to the time limit); a reserved slot
-  means one is free for it at once, and costs one idle process while nothing urgent comes.
+* `reserved` slots take priority jobs only, and only a source's first. Priority order alone
+  would still leave an urgent mail waiting for a parser busy with slow routine mail (up to the
+  time limit); a reserved slot means one is free for it at once, and costs one idle process
+  while nothing urgent comes.
+
+Without the first two, one parser per source (the rule before them) left every parser but one
+idle while a single partner or relay sent a burst: its requests queued behind each other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
+
+# A parse longer than this makes its source "slow" until one of its parses is quick again.
+# Ordinary parses take milliseconds (tens for a large mail); the time limit is seconds.
+QUICK = 0.25
 
 
 @dataclass(order=True)
@@ -31,7 +44,8 @@ class ParserSlots:
 
     def __init__(self, routine: int, reserved: int):
         self.free = {"routine": max(1, routine), "reserved": max(0, reserved)}
-        self.busy_sources: set[str] = set()
+        self.held: Counter[str] = Counter()  # parsers each source holds
+        self.slow: set[str] = set()  # sources whose last parse was slow
         self.waiting: list[_Waiting] = []
         self._arrivals = itertools.count()
 
@@ -51,29 +65,42 @@ class ParserSlots:
             raise
 
     def at_once(self, source: str) -> bool:
-        """Whether a job from `source` would start now, whatever its priority: nobody waits,
-        its source holds no parser and a routine one is free. Its priority then need not be
-        worked out (`ParserPool`): it orders nothing."""
-        return not self.waiting and source not in self.busy_sources and self.free["routine"] > 0
+        """Whether a job from `source` would start now, whatever its priority: nobody waits, a
+        routine parser is free, and its source holds none or is quick. Its priority then need
+        not be worked out (`ParserPool`): it orders nothing."""
+        return not self.waiting and self.free["routine"] > 0 and self._may_take_more(source)
 
-    def release(self, source: str, slot: str) -> None:
+    def release(self, source: str, slot: str, seconds: float | None = None) -> None:
+        """`slot` given back by `source`'s job, whose parse took `seconds` (None: it never
+        reached a parser)."""
         self.free[slot] += 1
-        self.busy_sources.discard(source)
+        self.held[source] -= 1
+        if self.held[source] <= 0:
+            del self.held[source]
+        if seconds is not None and seconds > QUICK:
+            self.slow.add(source)
+        elif seconds is not None:
+            self.slow.discard(source)
         self._dispatch()
 
-    def _dispatch(self) -> None:
-        for entry in sorted(self.waiting):
-            if entry.source in self.busy_sources:
-                continue
-            slot = self._slot_for(entry)
-            if slot is None:
-                continue
-            self.waiting.remove(entry)
-            self.free[slot] -= 1
-            self.busy_sources.add(entry.source)
-            entry.ready.set_result(slot)
+    def _may_take_more(self, source: str) -> bool:
+        return source not in self.held or source not in self.slow
 
-    def _slot_for(self, entry: _Waiting) -> str | None:
-        if entry.rank[0] == 0 and self.free["reserved"]:
+    def _dispatch(self) -> None:
+        # First the jobs of sources holding no parser, then more parsers for quick sources.
+        for more in (False, True):
+            for entry in sorted(self.waiting):
+                if entry.source in self.held and not (more and self._may_take_more(entry.source)):
+                    continue
+                slot = self._slot_for(entry, first=entry.source not in self.held)
+                if slot is None:
+                    continue
+                self.waiting.remove(entry)
+                self.free[slot] -= 1
+                self.held[entry.source] += 1
+                entry.ready.set_result(slot)
+
+    def _slot_for(self, entry: _Waiting, first: bool) -> str | None:
+        if entry.rank[0] == 0 and first and self.free["reserved"]:
             return "reserved"
         return "routine" if self.free["routine"] else None

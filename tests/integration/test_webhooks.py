@@ -72,6 +72,11 @@ def intakes(settings, partner: str | None = None) -> int:
         return session.scalar(query)
 
 
+def first_intake(settings) -> str:
+    with session_factory(settings.database)() as session:
+        return session.scalar(select(IntakeRow.id).order_by(IntakeRow.received_at).limit(1))
+
+
 def test_a_signed_request_becomes_a_ticket_and_the_contact_is_acknowledged(stack, sink, reseller):
     response = reseller.request(request_payload())
     assert response.status_code == 202
@@ -298,10 +303,11 @@ def test_broker_down_answers_503_with_retry_after_and_keeps_the_request(tmp_path
         WebhookSettings().retry_after
     )
     assert first.json()["detail"] == "the request could not be queued; retry later"
-    assert (
-        retry.status_code == 503
-    )  # released, not stuck in progress: the partner's retry runs again
-    assert intakes(settings) == 2  # stored both times: the sweeper queues them, the worker dedups
+    # Stored with its key the first time: the retry stores nothing and is told which intake
+    # it is (the sweeper queues it once the broker is back).
+    assert retry.status_code == 202 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["intake_id"] == first_intake(settings)
+    assert intakes(settings) == 1
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["broker"].startswith("unreachable")
 

@@ -125,7 +125,7 @@ class Journal:
 def test_after_the_broker_fails_the_rest_of_the_batch_is_deferred_without_waiting_for_it():
     broker, journal = FlakyBroker(), Journal()
     intake = Intake(journal, broker)
-    jobs = [(f"id-{n}", b"raw", ENVELOPE, _analysis(), "tickets.routine") for n in range(4)]
+    jobs = [(f"id-{n}", b"raw", ENVELOPE, _analysis(), "tickets.routine", None) for n in range(4)]
 
     assert intake._store_and_queue(jobs) == [None, "queue", "queue", "queue"]
     assert broker.tried == 2  # the two after the failure were not tried

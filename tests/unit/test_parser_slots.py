@@ -1,4 +1,5 @@
-"""Who parses next: one parser per source, urgent mail first, a slot kept for it."""
+"""Who parses next: a source holding a parser gets more only when nobody else waits and its parses
+are quick, urgent mail first, a slot kept for it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime
 
 from ingest.analysis import TIMED_OUT, Envelope, review_decision, worth_another_look
 from ingest.first_look import FirstLook, head_of
-from ingest.parser_slots import ParserSlots
+from ingest.parser_slots import QUICK, ParserSlots
 from tests.unit.intake_fixtures import demo_directory
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -31,9 +32,46 @@ def granted(slots: ParserSlots, jobs: list[tuple[str, bool]]) -> tuple[list, lis
     return asyncio.run(scenario())
 
 
-def test_one_source_holds_one_parser_while_another_source_gets_the_next():
-    order, waiting = granted(ParserSlots(2, 0), [("ip:a", False), ("ip:a", False), ("ip:b", False)])
-    assert order == [(0, "routine"), (2, "routine")] and waiting == [1]
+def test_a_source_alone_takes_every_free_parser():
+    order, waiting = granted(ParserSlots(2, 0), [("ip:a", False), ("ip:a", False), ("ip:a", False)])
+    assert order == [(0, "routine"), (1, "routine")] and waiting == [2]
+
+
+def test_a_parser_given_back_goes_to_a_source_holding_none_before_one_holding_some():
+    async def scenario():
+        slots = ParserSlots(2, 0)
+        first = await slots.acquire("ip:a", False)
+        await slots.acquire("ip:a", False)
+        third = asyncio.create_task(slots.acquire("ip:a", False))  # came first
+        other = asyncio.create_task(slots.acquire("ip:b", False))
+        await asyncio.sleep(0)
+        slots.release("ip:a", first, 0.01)
+        await asyncio.sleep(0)
+        return other.done(), third.done()
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_a_source_whose_last_parse_was_slow_holds_one_parser_until_a_quick_one():
+    async def scenario():
+        slots = ParserSlots(3, 0)
+        first = await slots.acquire("ip:a", False)
+        slots.release("ip:a", first, QUICK * 4)  # slow
+        held = await slots.acquire("ip:a", False)
+        more = asyncio.create_task(slots.acquire("ip:a", False))
+        await asyncio.sleep(0)
+        seen = [more.done(), slots.at_once("ip:a"), slots.at_once("ip:b")]
+        slots.release("ip:a", held, QUICK / 10)  # quick again: more parsers for it
+        await asyncio.sleep(0)
+        return [*seen, more.done(), slots.at_once("ip:a")]
+
+    assert asyncio.run(scenario()) == [False, False, False, True, True]
+
+
+def test_a_source_takes_the_reserved_parser_for_its_first_urgent_job_only():
+    jobs = [("ip:a", True), ("ip:a", True), ("ip:b", True)]
+    order, waiting = granted(ParserSlots(1, 1), jobs)
+    assert order == [(0, "reserved"), (1, "routine")] and waiting == [2]
 
 
 def test_urgent_mail_takes_the_reserved_parser_that_routine_mail_never_takes():
@@ -58,12 +96,12 @@ def test_urgent_mail_waiting_goes_before_routine_mail_that_came_first():
 
 def test_a_released_source_may_take_a_parser_again():
     async def scenario():
-        slots = ParserSlots(2, 0)
+        slots = ParserSlots(1, 0)
         slot = await slots.acquire("ip:a", False)
         again = asyncio.create_task(slots.acquire("ip:a", False))
         await asyncio.sleep(0)
         before = again.done()
-        slots.release("ip:a", slot)
+        slots.release("ip:a", slot, 0.01)
         await asyncio.sleep(0)
         return before, again.done()
 

@@ -44,10 +44,11 @@ class GroupCommit(Generic[Job, Result]):
             raise entry.error
         return entry.result
 
-    def run_many(self, jobs: list[Job]) -> list[Exception | None]:
+    def run_many(self, jobs: list[Job]) -> list[Exception | Result]:
         """Several jobs of one caller, committed with whatever else is waiting: each one's error,
-        or None once committed."""
-        return [entry.error for entry in self._commit([_Entry(job) for job in jobs])]
+        or its result once committed."""
+        entries = self._commit([_Entry(job) for job in jobs])
+        return [entry.result if entry.error is None else entry.error for entry in entries]
 
     def _commit(self, mine: list[_Entry]) -> list[_Entry]:
         with self._queue_lock:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from ingest.edges.webhook.ports import Remembered
+from ingest.idempotency_keys import KeyClaim, Remembered
 from workers.store.schema import utcnow
 from workers.store.schema_webhooks import IdempotencyRow
 
@@ -29,6 +30,51 @@ _ANSWER = (
         status=bindparam("w_status"), response=bindparam("w_response"), updated_at=bindparam("w_at")
     )
 )
+
+
+def _answered_claim(dialect: str):
+    """A key with its answer, unless the key is taken: INSERT … ON CONFLICT DO NOTHING
+    RETURNING, one statement object per dialect (built once)."""
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(KEYS).on_conflict_do_nothing().returning(KEYS.c.key_sha256)
+
+
+_ANSWERED_CLAIMS = {name: _answered_claim(name) for name in ("postgresql", "sqlite")}
+_RECORDED = select(KEYS.c.body_sha256, KEYS.c.status, KEYS.c.response).where(
+    KEYS.c.partner == bindparam("w_partner"), KEYS.c.key_sha256 == bindparam("w_key")
+)
+
+
+def claim_keys(connection: Connection, claims: list[KeyClaim | None]) -> list[Remembered | None]:
+    """In the caller's transaction (the intake's own): record each key with its answer. Per
+    claim, None when it is recorded now (its intake is to be stored), or what an earlier
+    request recorded under the key (its intake is not). A None claim is None."""
+    statement = _ANSWERED_CLAIMS[connection.dialect.name]
+    now = utcnow()
+    found: list[Remembered | None] = []
+    for claim in claims:
+        if claim is None:
+            found.append(None)
+            continue
+        key = _key(claim.key)
+        inserted = connection.execute(
+            statement,
+            {
+                "partner": claim.partner,
+                "key_sha256": key,
+                "body_sha256": claim.body_sha256,
+                "status": claim.status,
+                "response": claim.body,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).first()
+        if inserted is not None:
+            found.append(None)
+            continue
+        row = connection.execute(_RECORDED, {"w_partner": claim.partner, "w_key": key}).one()
+        found.append(Remembered(row.body_sha256, row.status, bytes(row.response or b"")))
+    return found
 
 
 class SqlIdempotency:

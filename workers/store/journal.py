@@ -11,9 +11,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.analysis import Analysis, Envelope
+from ingest.idempotency_keys import KeyClaim, Remembered
 from ingest.model import Content, content_from_dict, content_to_dict
 from ingest.reading.contents import content_from
 from workers.store.group_commit import GroupCommit
+from workers.store.idempotency import claim_keys
 from workers.store.schema import EventRow, IntakeRow, utcnow
 
 log = logging.getLogger("guichet.journal")
@@ -88,20 +90,35 @@ def intake_content(intake: IntakeRow) -> Content:
     )
 
 
-def _rows(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> tuple[dict, dict]:
-    """The intake row and its "received" trail line."""
-    return intake_values(intake_id, envelope, raw, analysis), {
-        "intake_id": intake_id,
-        "kind": "received",
-        "detail": {"channel": envelope.channel, "size": len(raw), "source": envelope.source},
-    }
+def _rows(
+    intake_id: str,
+    envelope: Envelope,
+    raw: bytes,
+    analysis: Analysis,
+    claim: KeyClaim | None = None,
+) -> tuple[dict, dict, KeyClaim | None]:
+    """The intake row, its "received" trail line, and the idempotency key it came with."""
+    return (
+        intake_values(intake_id, envelope, raw, analysis),
+        {
+            "intake_id": intake_id,
+            "kind": "received",
+            "detail": {"channel": envelope.channel, "size": len(raw), "source": envelope.source},
+        },
+        claim,
+    )
 
 
-def _insert(session: Session, batch: list[tuple[dict, dict]]) -> list[None]:
+def _insert(session: Session, batch: list[tuple]) -> list[Remembered | None]:
+    """Each request's rows, unless its key is recorded already (then what is recorded)."""
     connection = session.connection()
-    connection.execute(INSERT_INTAKES, [intake for intake, _ in batch])
-    connection.execute(INSERT_EVENTS, [event for _, event in batch])
-    return [None] * len(batch)
+    claims = [claim for _, _, claim in batch]
+    taken = claim_keys(connection, claims) if any(claims) else [None] * len(batch)
+    stored = [rows for rows, found in zip(batch, taken, strict=True) if found is None]
+    if stored:
+        connection.execute(INSERT_INTAKES, [intake for intake, _, _ in stored])
+        connection.execute(INSERT_EVENTS, [event for _, event, _ in stored])
+    return taken
 
 
 class SqlJournal:
@@ -118,12 +135,21 @@ class SqlJournal:
         self._sessions = sessions
         self._group = GroupCommit(sessions, _insert)
 
-    def record(self, intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> None:
-        self._group.run(_rows(intake_id, envelope, raw, analysis))
+    def record(
+        self,
+        intake_id: str,
+        envelope: Envelope,
+        raw: bytes,
+        analysis: Analysis,
+        claim: KeyClaim | None = None,
+    ) -> Remembered | None:
+        """None once the rows are committed; what `claim`'s key recorded already, instead."""
+        return self._group.run(_rows(intake_id, envelope, raw, analysis, claim))
 
-    def record_many(self, items: list[tuple]) -> list[Exception | None]:
+    def record_many(self, items: list[tuple]) -> list[Exception | Remembered | None]:
         """`record`'s arguments for several requests, committed together (the intake's commit
-        thread): each request's error, or None once its rows are durable."""
+        thread): each request's error, None once its rows are durable, or what its key
+        recorded already (nothing stored)."""
         return self._group.run_many([_rows(*item) for item in items])
 
     def orphans(self, grace: timedelta, limit: int = 500) -> list[tuple[str, str]]:

@@ -15,9 +15,16 @@ from starlette.routing import Route
 
 from ingest import metrics
 from ingest.edges.webhook import alertmanager, openapi, raw_mime
-from ingest.edges.webhook.accepting import accept_mail, accept_request, status_url
+from ingest.edges.webhook.accepting import (
+    accept_mail,
+    accept_request,
+    accepted_answer,
+    answer_to,
+    intake_id_of,
+    status_url,
+)
 from ingest.edges.webhook.gate import Gate, client_ip
-from ingest.edges.webhook.idempotent import once
+from ingest.edges.webhook.idempotent import once, once_key
 from ingest.edges.webhook.limits import TooLarge, WebhookSettings, read_capped
 from ingest.edges.webhook.models import Accepted, AlertsAccepted, Health, RequestIn, RequestStatus
 from ingest.edges.webhook.ports import Services
@@ -91,15 +98,12 @@ class Routes:
         model = parse(RequestIn, body, self.settings)
         self.gate.allow(partner, [model.client_number])
 
-        async def produce() -> Response:
-            intake_id = await accept_request(
-                self.services, partner, model, body, client_ip(request), self.settings.retry_after
-            )
-            return answer(
-                Accepted(intake_id=intake_id, status_url=status_url(partner.name, intake_id)), 202
-            )
-
-        return await once(self.services.idempotency, partner.name, key, body, produce)
+        # The key is committed with the intake (a retry stores nothing and gets this answer).
+        key_once = once_key(partner.name, key, body, accepted_answer)
+        outcome = await accept_request(
+            self.services, partner, model, body, client_ip(request), key_once
+        )
+        return answer_to(outcome, partner.name, key_once, self.settings.retry_after)
 
     @guarded
     async def post_alerts(self, request: Request) -> Response:
@@ -122,9 +126,10 @@ class Routes:
             accepted = []
             for item in requests:  # one by one: each is durable before the next starts
                 raw = item.model_dump_json(exclude_none=True).encode()
-                intake_id = await accept_request(
-                    self.services, partner, item, raw, client_ip(request), self.settings.retry_after
+                outcome = await accept_request(
+                    self.services, partner, item, raw, client_ip(request)
                 )
+                intake_id = intake_id_of(outcome, self.settings.retry_after)
                 accepted.append(
                     Accepted(intake_id=intake_id, status_url=status_url(partner.name, intake_id))
                 )
@@ -143,16 +148,10 @@ class Routes:
             fields, self.services.addresses.accepts, partner.name, client_ip(request)
         )
 
-        async def produce() -> Response:
-            intake_id = await accept_mail(
-                self.services, message, envelope, self.settings.retry_after
-            )
-            return answer(
-                Accepted(intake_id=intake_id, status_url=status_url(partner.name, intake_id)), 202
-            )
-
         # The message, not the form: a provider's retry re-encodes the form with a new boundary.
-        return await once(self.services.idempotency, partner.name, token, message, produce)
+        key_once = once_key(partner.name, token, message, accepted_answer)
+        outcome = await accept_mail(self.services, message, envelope, key_once)
+        return answer_to(outcome, partner.name, key_once, self.settings.retry_after)
 
     @guarded
     async def get_status(self, request: Request) -> Response:

@@ -1,8 +1,14 @@
-"""Answer a repeated idempotency key with the first answer, and never run the same request twice."""
+"""Answer a repeated idempotency key with the first answer, and never store the same request twice.
+
+A request of one intake (`/requests`, `/mime`) has its key committed with the intake itself
+(`once_key`, `ingest.idempotency_keys`). A request of several intakes (`/alertmanager`), each
+durable before the next starts, claims its key first and records its answer last (`once`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import weakref
 from collections.abc import Awaitable, Callable
@@ -13,6 +19,7 @@ from ingest import metrics
 from ingest.commit_thread import CommitThread
 from ingest.edges.webhook.ports import Idempotency
 from ingest.edges.webhook.problems import MEDIA_TYPE, Problem
+from ingest.idempotency_keys import OnceKey, Remembered
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -33,7 +40,7 @@ async def once(
     if isinstance(seen, Exception):
         raise seen
     if seen is not None:
-        return _repeat(seen, digest)
+        return repeat(seen, digest)
     try:
         response = await produce()
     except BaseException:
@@ -81,7 +88,20 @@ def _batches(store: Idempotency) -> _Batches:
     return found
 
 
-def _repeat(seen, digest: str) -> Response:
+def once_key(
+    partner: str, key: str | None, body: bytes, answer: Callable[[str, str], tuple[int, bytes]]
+) -> OnceKey | None:
+    """The key to commit with a request of one intake (None without a key); `answer(partner,
+    intake_id)` is what it and its retries are told."""
+    if not key:
+        return None
+    return OnceKey(
+        partner, key, hashlib.sha256(body).hexdigest(), functools.partial(answer, partner)
+    )
+
+
+def repeat(seen: Remembered, digest: str) -> Response:
+    """The answer to a request whose key is recorded: the first answer, or why there is none."""
     if seen.body_sha256 != digest:
         raise Problem(
             "idempotency-key-reused", "this key was first used with a different body; use a new key"

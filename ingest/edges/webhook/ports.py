@@ -8,6 +8,7 @@ from typing import Protocol
 
 from ingest.analysis import Analysis, Envelope
 from ingest.edges.addresses import AddressBook
+from ingest.idempotency_keys import Remembered
 from ingest.intake import Intake
 from ingest.model import Content
 
@@ -24,15 +25,6 @@ class Partner:
 
     def allows(self, client_number: str | None) -> bool:
         return not self.clients or client_number is None or client_number in self.clients
-
-
-@dataclass(frozen=True)
-class Remembered:
-    """A stored idempotency record: the body it was for and, once finished, the answer given."""
-
-    body_sha256: str
-    status: int | None = None  # None while the first request is still in progress
-    body: bytes = b""
 
 
 class Partners(Protocol):
