@@ -109,8 +109,8 @@ def _guard(phrases: list[str]) -> str:
 
 def _needles(phrases: list[str]) -> tuple[str, ...] | None:
     """Strings such that every match of an entry of the list contains one of them (None when
-    an entry may match anything): for a phrase its longest word, for a `re:` entry the literal
-    start of each of its prefixes. A text holding none of them has no match, which `in` tells
+    an entry may match anything): for a phrase its longest word, for a `re:` entry the longest
+    literal piece of each of its prefixes. A text holding none of them has no match, which `in` tells
     in a fraction of the time the regex engine takes to try every position (measured: 2–14 µs
     against 55–66 µs on a 4 KB mail)."""
     found: set[str] = set()
@@ -119,7 +119,7 @@ def _needles(phrases: list[str]) -> tuple[str, ...] | None:
             starts = prefixes(phrase[len(REGEX_PREFIX) :])
             if starts is None:
                 return None
-            found |= {start.split(" ")[0] for start in starts}
+            found |= {max(start.split(" "), key=len) for start in starts}
         else:
             found.add(max(fold(phrase).split(), key=len, default=""))
     if "" in found:

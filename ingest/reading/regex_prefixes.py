@@ -37,9 +37,10 @@ def _sequence(items) -> tuple[set[str] | None, bool]:
         step, complete = _item(op, av)
         if step is None:
             return (None if heads == {""} else heads), False
-        heads = {h + s for h in heads for s in step}
-        if len(heads) > MAX_PREFIXES:
-            return None, False
+        longer = {h + s for h in heads for s in step}
+        if len(longer) > MAX_PREFIXES:  # the heads so far still start every match
+            return (None if heads == {""} else heads), False
+        heads = longer
         if not complete:
             return heads, False
     return heads, True

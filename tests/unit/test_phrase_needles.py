@@ -6,6 +6,7 @@ scan run without the needles."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 
 from ingest import config_files
 from ingest.reading.normalize import fold
-from ingest.reading.phrase_scan import REGEX_PREFIX, family, find_phrases, has_phrase
+from ingest.reading.phrase_scan import (
+    REGEX_PREFIX,
+    family,
+    find_phrases,
+    has_phrase,
+    phrase_pattern,
+)
+from ingest.reading.regex_prefixes import MAX_PREFIXES, prefixes
 
 
 def vocabulary_lists() -> list[tuple[str, tuple[str, ...]]]:
@@ -84,5 +92,40 @@ def test_a_text_without_any_needle_is_not_scanned_and_has_no_match():
 
 
 def test_a_regex_entry_that_may_start_anywhere_turns_the_needles_off():
-    assert family(("panne", "re:\\s*urgent")).needles is None
-    assert family(("panne", "re:[.!?;\\n]")).needles == ("\n", "!", ".", ";", "?", "panne")
+    assert family(("panne", "re:\\w+ urgent")).needles is None
+    # Spaces first: every match still holds the literal after them.
+    assert family(("panne", "re:\\s*urgent")).needles == ("panne", "urgent")
+
+
+def test_a_regex_with_too_many_prefixes_keeps_the_heads_found_before_them():
+    words = "|".join(f"w{n}" for n in range(20))
+    pattern = f"(?:{words})\\s+(?:{words})\\s+(?:{words})"  # 8,000 whole prefixes
+    found = prefixes(pattern)
+    matches = [f"w{a} w{b}  w{c}" for a in range(20) for b in (0, 7, 19) for c in (3, 11)]
+    assert found is not None and len(found) <= MAX_PREFIXES
+    assert all(any(m.replace("  ", " ").startswith(head) for head in found) for m in matches)
+    needles = family((f"re:{pattern}",)).needles
+    assert needles and all(any(n in m for n in needles) for m in matches)
+
+
+# The guard in front of each scan (where an entry can start: a trie of the phrases and of the
+# literal prefixes of the `re:` entries) must not change a match either: against the plain
+# alternation of the entries, longest first, with neither guard nor needles.
+
+
+def plain(text: str, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    kept = [p for p in phrases if p]
+    sources = sorted((phrase_pattern(p) for p in kept), key=len, reverse=True)
+    regex = re.compile("|".join(f"(?:{s})" for s in sources), re.M)
+    return [m.span() for m in regex.finditer(text)] if kept else []
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(50, 600))
+def test_generated_texts_are_scanned_as_by_the_plain_alternation(seed, size):
+    rng = random.Random(seed)
+    pieces = [" ", "\n", ". ", ", ", "?", "'", "-", "hs :", "db", "data", "is", "n°", "123"]
+    words = [rng.choice(WORDS) if rng.random() < 0.6 else rng.choice(pieces) for _ in range(size)]
+    text = "".join(w + rng.choice(["", " ", "  ", "\n"]) for w in words)
+    for _, phrases in LISTS:
+        assert [m.span() for m in find_phrases(text, phrases)] == plain(text, phrases)
