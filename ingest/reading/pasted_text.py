@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from ingest import config_files
 from ingest.reading.normalize import fold
-from ingest.reading.phrase_scan import phrase_regex
+from ingest.reading.phrase_scan import compiled
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ def _marker_line(folded_lines: list[str], first: int, end: int, phrases) -> int 
     """The line of a paragraph where a (possibly wrapped) marker phrase begins."""
     folded = folded_lines[first:end]
     joined = " ".join(folded)
-    regex = phrase_regex(phrases)
-    hit = regex.search(joined) if regex else None
+    found = compiled(phrases)
+    hit = found.regex.search(joined) if found.may_match(joined) else None
     if not hit:
         return None
     offset = 0

@@ -14,8 +14,11 @@ from ingest.reading.text_split import split_text
 _URL = re.compile(
     r"https?://[^\s<>\"'\])]+|(?<![\w@/.-])www\.[\w-]+(?:\.[\w-]+)+[^\s<>\"'\])]*", re.I
 )
-_HOST = re.compile(r"(?<![\w@./:-])((?:[a-z0-9][a-z0-9-]*\.)+[a-z]{2,})(?![\w-])", re.I)
-_BARE = re.compile(r"(?<![\w@./:-])([a-z][a-z-]*\d[\w-]*)(?![\w@.-])", re.I)
+# Possessive runs (`*+`): what follows each run (a dot, a digit, an end) is a character the
+# run cannot hold, so giving characters back never helps a match; the same matches, without
+# trying every shorter run of every word.
+_HOST = re.compile(r"(?<![\w@./:-])((?:[a-z0-9][a-z0-9-]*+\.)+[a-z]{2,})(?![\w-])", re.I)
+_BARE = re.compile(r"(?<![\w@./:-])([a-z][a-z-]*+\d[\w-]*+)(?![\w@.-])", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +44,15 @@ class Services:
         for service, terms in services.items():
             if has_phrase(folded, terms) or declared == service or has_phrase(declared, terms):
                 _add(category.services, service)
+
+
+@lru_cache(maxsize=1)
+def _named_scan() -> tuple[re.Pattern, frozenset[str]]:
+    """ "serveur XYZ": the regex of the server words and the names that are not servers."""
+    v = _vocab()
+    words = "|".join(map(re.escape, v["server_words"]))
+    regex = re.compile(rf"(?i)\b(?:{words})\s+[\"«“']?\s*([A-Za-z0-9][\w.-]*[\w])")
+    return regex, frozenset(v["server_name_stopwords"]) | frozenset(v["not_server_names"])
 
 
 class Servers:
@@ -69,11 +81,8 @@ class Servers:
         return hosts + [b for b in _BARE.findall(text) if self._looks_like_server(b)]
 
     def _named(self, text: str) -> list[str]:
-        v = _vocab()
-        words = "|".join(map(re.escape, v["server_words"]))
-        found = re.findall(rf"(?i)\b(?:{words})\s+[\"«“']?\s*([A-Za-z0-9][\w.-]*[\w])", text)
-        stop = set(v["server_name_stopwords"]) | set(v["not_server_names"])
-        return [n for n in found if fold(n) not in stop and self._distinctive(n)]
+        regex, stop = _named_scan()
+        return [n for n in regex.findall(text) if fold(n) not in stop and self._distinctive(n)]
 
     @staticmethod
     def _distinctive(name: str) -> bool:
