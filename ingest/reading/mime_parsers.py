@@ -75,9 +75,9 @@ class FlankerView:
         boundary = self.parent_boundary.get(id(part))
         if (
             boundary
-            and (line := _boundary_line(boundary))
-            and line[0] in raw
-            and line[1].search(raw)
+            and (delimiter := _delimiter(boundary))
+            and delimiter in raw  # the regex (one per boundary) only when it may find one
+            and _delimiter_line(delimiter).search(raw)
         ):
             # flanker mis-cuts some parts (an empty part before a closing boundary)
             # without raising: its own parent's boundary inside a part gives it away.
@@ -90,15 +90,19 @@ class FlankerView:
         return self.raw[start:stop]
 
 
-@functools.lru_cache(maxsize=64)
-def _boundary_line(boundary: str) -> tuple[bytes, re.Pattern] | None:
-    """The parent's delimiter in bytes, and its line; None when no byte string can hold it
-    (a boundary with characters beyond latin-1 never occurs in latin-1 text)."""
+def _delimiter(boundary: str) -> bytes | None:
+    """The parent's delimiter in bytes; None when no byte string can hold it (a boundary with
+    characters beyond latin-1 never occurs in latin-1 text)."""
     try:
-        delimiter = b"--" + boundary.encode("latin-1")
+        return b"--" + boundary.encode("latin-1")
     except UnicodeEncodeError:
         return None
-    return delimiter, re.compile(rb"^" + re.escape(delimiter) + rb"(?:--)?[ \t]*\r?$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=64)
+def _delimiter_line(delimiter: bytes) -> re.Pattern:
+    """A line holding the delimiter alone (or closing it)."""
+    return re.compile(rb"^" + re.escape(delimiter) + rb"(?:--)?[ \t]*\r?$", re.MULTILINE)
 
 
 class StdlibView:
