@@ -128,7 +128,8 @@ class Intake:
         if failed == "journal":
             return Deferred("journal")
         if isinstance(failed, Remembered):
-            log.info("request answered again: its key is recorded", extra={"intake_id": intake_id})
+            # This id names nothing stored: the request gets the first answer given to its key.
+            log.info("intake not stored: its idempotency key was recorded by an earlier request")
             return Replayed(failed)
         metrics.decided(analysis.decision)
         if failed == "queue":

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 # A parse longer than this makes its source "slow" until one of its parses is quick again.
 # Ordinary parses take milliseconds (tens for a large mail); the time limit is seconds.
 QUICK = 0.25
+SLOW_REMEMBERED = 4096  # sources remembered as slow, the oldest forgotten first (memory bound)
 
 
 @dataclass(order=True)
@@ -45,7 +46,7 @@ class ParserSlots:
     def __init__(self, routine: int, reserved: int):
         self.free = {"routine": max(1, routine), "reserved": max(0, reserved)}
         self.held: Counter[str] = Counter()  # parsers each source holds
-        self.slow: set[str] = set()  # sources whose last parse was slow
+        self.slow: dict[str, None] = {}  # sources whose last parse was slow, oldest first
         self.waiting: list[_Waiting] = []
         self._arrivals = itertools.count()
 
@@ -78,9 +79,12 @@ class ParserSlots:
         if self.held[source] <= 0:
             del self.held[source]
         if seconds is not None and seconds > QUICK:
-            self.slow.add(source)
+            self.slow.pop(source, None)
+            self.slow[source] = None
+            if len(self.slow) > SLOW_REMEMBERED:
+                del self.slow[next(iter(self.slow))]
         elif seconds is not None:
-            self.slow.discard(source)
+            self.slow.pop(source, None)
         self._dispatch()
 
     def _may_take_more(self, source: str) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ingest.analysis import TIMED_OUT, Envelope, review_decision, worth_another_look
 from ingest.first_look import FirstLook, head_of
-from ingest.parser_slots import QUICK, ParserSlots
+from ingest.parser_slots import QUICK, SLOW_REMEMBERED, ParserSlots
 from tests.unit.intake_fixtures import demo_directory
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -66,6 +66,19 @@ def test_a_source_whose_last_parse_was_slow_holds_one_parser_until_a_quick_one()
         return [*seen, more.done(), slots.at_once("ip:a")]
 
     assert asyncio.run(scenario()) == [False, False, False, True, True]
+
+
+def test_the_sources_remembered_slow_are_bounded_the_oldest_forgotten_first():
+    async def scenario():
+        slots = ParserSlots(1, 0)
+        for n in range(SLOW_REMEMBERED + 5):
+            slot = await slots.acquire(f"ip:{n}", False)
+            slots.release(f"ip:{n}", slot, QUICK * 2)
+        return slots.slow
+
+    slow = asyncio.run(scenario())
+    assert len(slow) == SLOW_REMEMBERED
+    assert "ip:0" not in slow and f"ip:{SLOW_REMEMBERED + 4}" in slow
 
 
 def test_a_source_takes_the_reserved_parser_for_its_first_urgent_job_only():
