@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
+
+log = logging.getLogger("guichet.queue")
 
 URGENT_QUEUE = "tickets.urgent"
 ROUTINE_QUEUE = "tickets.routine"
@@ -14,7 +19,43 @@ CREATE_TICKET = "create_ticket"
 CREATE_URGENT_TICKET = "create_ticket_urgent"
 
 
-def redis_broker(url: str, broker_class: type[RedisBroker] = RedisBroker) -> RedisBroker:
+WAKE_TOKENS = 16  # kept per queue: enough to wake every consumer waiting on it
+# Queues whose idle consumers wait for a token instead of polling: the urgent one, whose
+# request must not wait for a worker's next poll. A routine message drops no token (that would
+# cost every request one more Redis round trip) and is found at the next poll, as before.
+WAKING_QUEUES = frozenset({URGENT_QUEUE})
+
+
+def wake_key(namespace: str, queue: str) -> str:
+    """The list an idle worker's consumer of `queue` waits on (`workers/consumer.py`)."""
+    return f"{namespace}:guichet-wake:{queue}"
+
+
+class WakingRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker, whose every message due now on a waking queue also drops a
+    token on the queue's wake list: a worker's consumer waiting there on an empty queue takes
+    the message at once, instead of at its next look. The token is a hint: one that cannot be
+    written leaves the consumer to its next look, and the message is queued all the same."""
+
+    waking_queues = WAKING_QUEUES
+
+    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
+        sent = super().enqueue(message, delay=delay)
+        if delay is None and sent.queue_name in self.waking_queues:
+            self.wake(sent.queue_name)
+        return sent
+
+    def wake(self, queue: str) -> None:
+        key = wake_key(self.namespace, queue)
+        try:
+            self.client.pipeline(transaction=False).lpush(key, 1).ltrim(
+                key, 0, WAKE_TOKENS - 1
+            ).execute()
+        except redis.RedisError as exc:
+            log.debug("no wake token for %s: %s", queue, exc)
+
+
+def redis_broker(url: str, broker_class: type[RedisBroker] = WakingRedisBroker) -> RedisBroker:
     """A Redis broker for `url` ("redis://…" or "unix:///…/redis.sock")."""
     # Short socket timeouts: an edge that cannot reach Redis must answer 451/503 quickly.
     return broker_class(url=url, socket_timeout=5, socket_connect_timeout=2)

@@ -28,7 +28,9 @@ def start_worker(
     broker = install(make_broker(settings.broker_url, rt.sessions), actors.ALL)
     # Idle consumers back off from 5 ms up to `worker_idle_poll_ms` (config/settings.toml): at
     # 100 ms the eight consumers of an idle worker made ~80 Redis calls a second (4 % of a core
-    # in the worker, 2 % in Redis); at 1 s a request reaching an idle worker waits ~1 s more.
+    # in the worker, 2 % in Redis); at 1 s a routine request reaching an idle worker waits
+    # up to 1 s more. The urgent queue's consumer waits for a token instead (workers/consumer.py):
+    # an urgent request is taken at once.
     worker = dramatiq.Worker(
         broker, queues=queues, worker_threads=threads, worker_timeout=settings.worker_idle_poll_ms
     )
