@@ -37,7 +37,7 @@ DELAY_QUEUE_POLL_FACTOR = 5
 # An empty queue's consumer waits for a token this many idle polls at a time (bounded below
 # the broker's 5 s socket timeout), and fetches anyway after LOOK_EVERY waits with none.
 WAKE_FACTOR = 3
-MAX_WAIT_S = 4.0
+MAX_WAIT_S = 3.0
 LOOK_EVERY = 3
 
 

@@ -70,7 +70,7 @@ def _recording_blpop(broker, monkeypatch, *, instead=None) -> list:
 def test_an_empty_queue_is_waited_on_and_a_message_due_now_wakes_it(broker, monkeypatch):
     queue = waking(broker, "wake")
     waits = _recording_blpop(broker, monkeypatch)
-    consumer = broker.consume(queue, prefetch=4, timeout=60_000)  # a wait of 4 s
+    consumer = broker.consume(queue, prefetch=4, timeout=60_000)  # a wait of 3 s
     assert next(consumer) is None  # looked: empty
     later = threading.Timer(0.3, broker.enqueue, [dramatiq.Message(queue, "noop", (7,), {}, {})])
     later.start()
