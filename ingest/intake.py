@@ -26,9 +26,9 @@ class Journal(Protocol):
     `record_many(items) -> [exception, None or Remembered, …]`, committing a batch of
     `record`'s arguments at once: the intake then uses it.
 
-    A request with an idempotency key comes with a fifth argument, its `KeyClaim`: the key is
-    committed with the intake, or, when it is recorded already, nothing is stored and `record`
-    returns what is recorded under it (`Remembered`)."""
+    The fifth argument is the request's idempotency key (`KeyClaim`), None without one: the
+    key is committed with the intake, or, when it is recorded already, nothing is stored and
+    `record` returns what is recorded under it (`Remembered`)."""
 
     def record(
         self,
@@ -140,12 +140,7 @@ class Intake:
     def _store_and_queue(self, jobs: list[tuple]) -> list[str | Remembered | None]:
         """Commit, then enqueue (in the commit thread): per job, the step that failed, None, or
         what its key has recorded already (nothing stored, nothing queued)."""
-        stored = self._store(
-            [
-                (i, envelope, raw, a) if claim is None else (i, envelope, raw, a, claim)
-                for i, raw, envelope, a, _, claim in jobs
-            ]
-        )
+        stored = self._store([(i, env, raw, a, claim) for i, raw, env, a, _, claim in jobs])
         failed: list[str | Remembered | None] = []
         broker_down = None
         for (intake_id, *_, queue, _), error in zip(jobs, stored, strict=True):

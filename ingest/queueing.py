@@ -1,4 +1,6 @@
-"""Put intake ids on the Dramatiq queues by actor name (the edges never import the workers)."""
+"""Put intake ids on the Dramatiq queues by actor name (the edges never import the workers), with
+the broker both sides build: Dramatiq's Redis broker, which also wakes an idle worker's urgent
+consumer (`WakingRedisBroker`; the consumer is `workers/consumer.py`)."""
 
 from __future__ import annotations
 

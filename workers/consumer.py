@@ -70,7 +70,7 @@ class PromptConsumer(_RedisConsumer):
         # Refill once half the hand is done: one fetch (a Lua call in Redis) per several
         # messages, not one per ack.
         if self.message_cache or self.outstanding_message_count <= self.prefetch // 2:
-            if self._empty and self.outstanding_message_count == 0 and self._waiting_allowed():
+            if self._empty and self._waiting_allowed():
                 if not self._woken() and self._quiet % LOOK_EVERY:
                     return None  # nothing says there is work, and it is not yet time to look
                 self.misses = 0  # Dramatiq's back-off after an empty look starts short again
@@ -85,7 +85,11 @@ class PromptConsumer(_RedisConsumer):
 
     def _waiting_allowed(self) -> bool:
         # Never with a message in hand: its ack, posted to this consumer's thread, would wait.
-        return self._waits and not self.broker.stopping.is_set()
+        return (
+            self._waits
+            and self.outstanding_message_count == 0
+            and not self.broker.stopping.is_set()
+        )
 
     def _woken(self) -> bool:
         """Whether a token came (a message due now, or this worker stopping) within the wait."""

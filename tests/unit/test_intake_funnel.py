@@ -23,7 +23,7 @@ class Journal:
     def __init__(self, fail: bool = False):
         self.fail, self.records = fail, []
 
-    def record(self, intake_id, envelope, raw, analysis):
+    def record(self, intake_id, envelope, raw, analysis, claim=None):
         if self.fail:
             raise OSError("disk full")
         self.records.append(intake_id)

@@ -67,7 +67,7 @@ class Journal:
     def __init__(self):
         self.records = []
 
-    def record(self, intake_id, envelope, raw, analysis):
+    def record(self, intake_id, envelope, raw, analysis, claim=None):
         self.records.append((intake_id, analysis))
 
 

@@ -12,9 +12,9 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from workers.store.row_writes import unless_taken
 from workers.store.schema import DedupClaimRow, IntakeRow, MessageRow, utcnow
 
 # Core statements on the hot path (claim, holder, expiry): these rows are never loaded as
@@ -23,14 +23,7 @@ from workers.store.schema import DedupClaimRow, IntakeRow, MessageRow, utcnow
 CLAIMS, INTAKES = DedupClaimRow.__table__, IntakeRow.__table__
 
 
-def _inserting(dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING RETURNING, one statement object per dialect (built once:
-    a statement built per filing computed its cache key each time, inside the write turn)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(CLAIMS).on_conflict_do_nothing().returning(CLAIMS.c.intake_id)
-
-
-_INSERTS = {name: _inserting(name) for name in ("postgresql", "sqlite")}
+_INSERTS = unless_taken(CLAIMS, CLAIMS.c.intake_id)  # built once, outside the write turn
 
 
 def _insert(session: Session, intake: IntakeRow) -> str | None:

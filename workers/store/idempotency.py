@@ -6,11 +6,11 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from ingest.idempotency_keys import KeyClaim, Remembered
+from workers.store.row_writes import unless_taken
 from workers.store.schema import utcnow
 from workers.store.schema_webhooks import IdempotencyRow
 
@@ -32,14 +32,7 @@ _ANSWER = (
 )
 
 
-def _answered_claim(dialect: str):
-    """A key with its answer, unless the key is taken: INSERT … ON CONFLICT DO NOTHING
-    RETURNING, one statement object per dialect (built once)."""
-    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_for(KEYS).on_conflict_do_nothing().returning(KEYS.c.key_sha256)
-
-
-_ANSWERED_CLAIMS = {name: _answered_claim(name) for name in ("postgresql", "sqlite")}
+_ANSWERED_CLAIMS = unless_taken(KEYS, KEYS.c.key_sha256)  # a key with its answer, if free
 _RECORDED = select(KEYS.c.body_sha256, KEYS.c.status, KEYS.c.response).where(
     KEYS.c.partner == bindparam("w_partner"), KEYS.c.key_sha256 == bindparam("w_key")
 )

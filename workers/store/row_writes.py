@@ -12,6 +12,8 @@ the commit (the acknowledgement) finds it by `session.get` with no SELECT, and a
 to it (a page refused notes it on the ticket) is flushed by the ORM as before. Columns the code
 left unset get their Python-side default here, as the flush would have given them, so the
 object holds what the row holds.
+
+`unless_taken` is the insert-or-skip both claim tables use (content keys, webhook keys).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Column, Table, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -74,3 +77,13 @@ def update_row(session: Session, row: Any, **changes: Any) -> None:
     session.connection().execute(_updating(type(row).__table__, keys), {"row_id": row.id, **params})
     for key, value in changes.items():
         set_committed_value(row, key, value)
+
+
+def unless_taken(table: Table, returning: Column) -> dict:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING `returning`, one statement object per dialect
+    (built once: a statement built per call computed its cache key each time): a row comes
+    back when this insert made it, none when its key was taken already."""
+    return {
+        name: dialect.insert(table).on_conflict_do_nothing().returning(returning)
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }

@@ -86,7 +86,7 @@ def intake_id_of(outcome: Outcome, retry_after: int) -> str:
 def answer_to(outcome: Outcome, partner: str, once: OnceKey | None, retry_after: int) -> Response:
     """What the partner is told of one request: 202 with its intake, or the first answer its
     key recorded, or why it must retry."""
-    if isinstance(outcome, Replayed) and once is not None:
+    if isinstance(outcome, Replayed):  # only a request sent with a key is replayed
         return repeat(outcome.remembered, once.body_sha256)
     status, body = accepted_answer(partner, intake_id_of(outcome, retry_after))
     return Response(body, status, media_type="application/json")
