@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ from workers.acks.outbound import RelayRefused
 from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
 from workers.running.runtime import Runtime
-from workers.store.records import ACKS, claim_line
+from workers.store.records import ACKS, claim_line, record_sent
 from workers.store.schema import AckRow, IntakeRow, TicketRow
 from workers.store.threading import tag_for
 from workers.trust_gate import MINIMAL, NONE, ack_choice
@@ -241,4 +242,6 @@ def _finish(rt: Runtime, ack_id: int, message_id: str, subject: str) -> str:
 
     One try: while the relay waits for the end of DATA, a database that does not answer
     makes the acknowledgement deferred (`deliver`), not a relay session held open."""
-    return rt.sent_records.run((ack_id, message_id, subject))
+    return rt.writes.run(
+        functools.partial(record_sent, ack_id=ack_id, message_id=message_id, subject=subject)
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ingest.rules.sender_trust import TRUSTED
@@ -33,36 +34,16 @@ def _wait(due_at: datetime, now: datetime) -> float:
 
 def send_if_due(rt: Runtime, page_id: int) -> str | float:
     """Send the page if it is due (within a second): "sent", "already handled", or the
-    seconds still to wait. Two transactions: the claim (with what the page says), then the
-    outcome; the page is claimed at most once (scheduled → sending)."""
-    with rt.sessions.begin() as session:
-        now = datetime.now(UTC)
-        claimed = session.execute(
-            update(PAGES)
-            .where(
-                PAGES.c.id == page_id,
-                PAGES.c.status == "scheduled",
-                PAGES.c.due_at <= now + timedelta(seconds=DUE_SLACK),
-            )
-            .values(status="sending")
-            .returning(PAGES.c.ticket_id, PAGES.c.sender_trust)
-        ).first()
-        if claimed is None:
-            return _unclaimed(session, page_id, now)
-        ticket = session.execute(
-            select(
-                TICKETS.c.number, TICKETS.c.client_number, TICKETS.c.subject, TICKETS.c.urgency
-            ).where(TICKETS.c.id == claimed.ticket_id)
-        ).one()
-    payload = {
-        "ticket": ticket.number,
-        "client_number": ticket.client_number,
-        "subject": ticket.subject,
-        "urgency": ticket.urgency,
-        **sender_notice(claimed.sender_trust),
-    }
+    seconds still to wait. The page is claimed at most once (scheduled → sending) in a commit
+    of its own before anything is sent, and its outcome recorded after; both go through the
+    process's group commit (`Runtime.writes`), shared with the writes other threads hand in
+    at the same moment."""
+    claimed = rt.writes.run(functools.partial(_claim, page_id=page_id))
+    if not isinstance(claimed, dict):
+        return claimed
+    ticket_id = claimed.pop("ticket_id")
     try:
-        summary = _deliver(rt, payload)
+        summary = _deliver(rt, claimed)
     except Exception as exc:
         with rt.sessions.begin() as session:
             session.execute(
@@ -71,13 +52,56 @@ def send_if_due(rt: Runtime, page_id: int) -> str | float:
                 .values(status="scheduled", error=str(exc)[:2000])
             )
         raise
-    with rt.sessions.begin() as session:
-        session.execute(
-            update(PAGES).where(PAGES.c.id == page_id).values(status="sent", sent_at=utcnow())
-        )
-        metrics.page_sent(session)
-        event(session, "paged", None, claimed.ticket_id, targets=summary)
+    rt.writes.run(
+        functools.partial(_record_paged, page_id=page_id, ticket_id=ticket_id, targets=summary)
+    )
     return "sent"
+
+
+_CLAIM = (
+    update(PAGES)
+    .where(
+        PAGES.c.id == bindparam("page_id"),
+        PAGES.c.status == "scheduled",
+        PAGES.c.due_at <= bindparam("due_by"),
+    )
+    .values(status="sending")
+    .returning(PAGES.c.ticket_id, PAGES.c.sender_trust)
+)
+_TICKET = select(
+    TICKETS.c.number, TICKETS.c.client_number, TICKETS.c.subject, TICKETS.c.urgency
+).where(TICKETS.c.id == bindparam("ticket_id"))
+_SENT = (
+    update(PAGES)
+    .where(PAGES.c.id == bindparam("page_id"))
+    .values(status="sent", sent_at=bindparam("sent_at_now"))
+)
+
+
+def _claim(session: Session, page_id: int) -> dict | str | float:
+    """The page's payload (and its ticket's id) when this claim took it; else why not."""
+    now = datetime.now(UTC)
+    connection = session.connection()
+    claimed = connection.execute(
+        _CLAIM, {"page_id": page_id, "due_by": now + timedelta(seconds=DUE_SLACK)}
+    ).first()
+    if claimed is None:
+        return _unclaimed(session, page_id, now)
+    ticket = connection.execute(_TICKET, {"ticket_id": claimed.ticket_id}).one()
+    return {
+        "ticket_id": claimed.ticket_id,
+        "ticket": ticket.number,
+        "client_number": ticket.client_number,
+        "subject": ticket.subject,
+        "urgency": ticket.urgency,
+        **sender_notice(claimed.sender_trust),
+    }
+
+
+def _record_paged(session: Session, page_id: int, ticket_id: int, targets: list[str]) -> None:
+    session.connection().execute(_SENT, {"page_id": page_id, "sent_at_now": utcnow()})
+    metrics.page_sent(session)
+    event(session, "paged", None, ticket_id, targets=targets)
 
 
 def _unclaimed(session: Session, page_id: int, now: datetime) -> str | float:

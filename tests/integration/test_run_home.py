@@ -144,3 +144,48 @@ def test_log_format_option_gives_readable_lines(tmp_path):
     migration = next(line for line in done.stderr.splitlines() if "Running upgrade" in line)
     assert not migration.startswith("{") and " INFO " in migration
     assert "\x1b[" not in migration  # not a terminal: no colour codes
+
+
+def _children_of(pid: int) -> list[int]:
+    """Every process whose parent is `pid` (its direct children), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - one read
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 - one read
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"  # a zombie has exited (its reaper is gone)
+
+
+def test_a_run_killed_outright_takes_its_roles_and_redis_with_it_and_the_home_is_free_again(
+    tmp_path,
+):
+    """SIGKILL leaves the supervisor no time to stop its children: they end by themselves
+    (none left consuming, listening or holding the home's lock), and a new run starts."""
+    run = GuichetRun.from_checkout(tmp_path / "home", tmp_path / "run.log")
+    run.start()
+    children = _children_of(run.process.pid)
+    roles = [p for p in children if p != embedded_redis_pid(tmp_path / "home")]
+    assert (
+        len(roles) >= 3 and embedded_redis_pid(tmp_path / "home") in children
+    )  # workers, smtp, web
+    run.process.kill()
+    run.process.wait()
+    deadline = time.monotonic() + 90
+    while any(_alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in children if _alive(p)], run.log()[-3000:]
+    again = GuichetRun.from_checkout(tmp_path / "home", tmp_path / "again.log").start()
+    assert send(again.smtp, customer_mail())[0] == 250
+    assert again.stop() == 0, again.log()[-3000:]

@@ -82,7 +82,9 @@ class EmbeddedRedis:
             args += ["--unixsocket", str(self.socket), "--unixsocketperm", "700"]
         return args
 
-    def start(self, timeout: float = 10, pass_fds: tuple[int, ...] = ()) -> EmbeddedRedis:
+    def start(
+        self, timeout: float = 10, pass_fds: tuple[int, ...] = (), preexec_fn=None
+    ) -> EmbeddedRedis:
         private_dir(self.directory)
         if self.socket and self.socket.exists():
             self.socket.unlink()  # stale from a crash; redis-server would refuse to bind
@@ -92,6 +94,7 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             pass_fds=pass_fds,
+            preexec_fn=preexec_fn,
         )
         self._wait_ready(timeout)
         return self

@@ -13,8 +13,7 @@ from workers.acks.outbound import Outbound, outbound_for
 from workers.acks.rate import AckRateLimiter, PageRateLimiter
 from workers.store.directory import SqlDirectory
 from workers.store.engine import session_factory
-from workers.store.group_commit import GroupCommit
-from workers.store.records import record_sent
+from workers.store.group_commit import GroupCommit, each
 
 
 def rules_for(settings: Settings) -> Rules:
@@ -41,9 +40,11 @@ class Runtime:
         return session_factory(self.settings.database)
 
     @cached_property
-    def sent_records(self) -> GroupCommit:
-        """Acknowledgements recorded sent by this process's threads, committed together."""
-        return GroupCommit(self.sessions, record_sent)
+    def writes(self) -> GroupCommit:
+        """The short writes around a delivery (an acknowledgement recorded sent, a page claimed
+        or recorded sent), each a callable of the session: those this process's threads hand
+        in at the same moment share one transaction, one turn at the write lock, one fsync."""
+        return GroupCommit(self.sessions, each)
 
     @cached_property
     def directory(self) -> SqlDirectory:

@@ -16,6 +16,7 @@ from workers.running import exposition, readiness
 from workers.running.banner import banner
 from workers.running.embedded_redis import EmbeddedRedis
 from workers.running.home_lock import HomeLock
+from workers.running.orphans import ending_with_this_process
 from workers.store.migrate import upgrade
 from workers.store.private_files import private_dir
 
@@ -61,7 +62,7 @@ class Supervisor:
             self.redis = EmbeddedRedis(
                 self.settings.home / "redis", socket=self.settings.redis_socket
             )
-            self.redis.start(pass_fds=self._lock_fds())
+            self.redis.start(pass_fds=self._lock_fds(), preexec_fn=ending_with_this_process())
             log.info("embedded Redis ready", extra={"url": self.redis.url})
         exe = [sys.executable, "-m", "workers.cli.main"]
         roles = [
@@ -82,9 +83,14 @@ class Supervisor:
         return (self.lock.fd,) if self.lock and self.lock.fd is not None else ()
 
     def _spawn(self, child: Child) -> None:
-        # Own session: a terminal Ctrl-C reaches only us, and we stop the roles in order.
+        # Own session: a terminal Ctrl-C reaches only us, and we stop the roles in order. And
+        # each ends if we die without stopping it (workers.running.orphans).
         child.process = subprocess.Popen(
-            child.args, env=self.env(), start_new_session=True, pass_fds=self._lock_fds()
+            child.args,
+            env=self.env(),
+            start_new_session=True,
+            pass_fds=self._lock_fds(),
+            preexec_fn=ending_with_this_process(),
         )
         log.info("started", extra={"role": child.role, "pid": child.process.pid})
 
@@ -144,7 +150,7 @@ class Supervisor:
         if self.stopping.wait(wait):
             return
         try:
-            self.redis.start(pass_fds=self._lock_fds())
+            self.redis.start(pass_fds=self._lock_fds(), preexec_fn=ending_with_this_process())
             log.warning("embedded Redis restarted on the same data", extra={"url": self.redis.url})
         except RuntimeError as exc:
             log.error("embedded Redis did not restart: %s", exc)

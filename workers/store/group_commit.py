@@ -26,6 +26,11 @@ class _Entry:
         self.job, self.done, self.result, self.error = job, False, None, None
 
 
+def each(session: Session, jobs: list[Callable[[Session], Result]]) -> list[Result]:
+    """The `work` of a group commit whose jobs are callables of the session: each one run."""
+    return [job(session) for job in jobs]
+
+
 class GroupCommit(Generic[Job, Result]):
     """`work(session, jobs)` returns one result per job, in order, within the transaction."""
 

@@ -234,11 +234,11 @@ _MARK_SENT = (
 )
 
 
-def record_sent(session: Session, sent: list[tuple[int, str, str]]) -> list[str]:
-    """Per (ack id, Message-ID, subject): one UPDATE … RETURNING and its trail line."""
-    intakes, connection = [], session.connection()
-    for ack_id, message_id, subject in sent:
-        ack = connection.execute(
+def record_sent(session: Session, ack_id: int, message_id: str, subject: str) -> str:
+    """One UPDATE … RETURNING and its trail line; whose intake the acknowledgement answers."""
+    ack = (
+        session.connection()
+        .execute(
             _MARK_SENT,
             {
                 "ack_id": ack_id,
@@ -246,14 +246,15 @@ def record_sent(session: Session, sent: list[tuple[int, str, str]]) -> list[str]
                 "sent_message_id": message_id,
                 "sent_subject": storable(subject),
             },
-        ).one()
-        event(
-            session,
-            "ack-sent",
-            ack.intake_id,
-            ack.ticket_id,
-            recipient=ack.recipient,
-            message_id=message_id,
         )
-        intakes.append(ack.intake_id)
-    return intakes
+        .one()
+    )
+    event(
+        session,
+        "ack-sent",
+        ack.intake_id,
+        ack.ticket_id,
+        recipient=ack.recipient,
+        message_id=message_id,
+    )
+    return ack.intake_id
