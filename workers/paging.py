@@ -34,16 +34,16 @@ def _wait(due_at: datetime, now: datetime) -> float:
 
 def send_if_due(rt: Runtime, page_id: int) -> str | float:
     """Send the page if it is due (within a second): "sent", "already handled", or the
-    seconds still to wait. The page is claimed at most once (scheduled → sending) in a commit
-    of its own before anything is sent, and its outcome recorded after; both go through the
-    process's group commit (`Runtime.writes`), shared with the writes other threads hand in
-    at the same moment."""
+    seconds still to wait. The page is claimed at most once (scheduled → sending), the claim
+    committed before anything is sent, and its outcome recorded after; both go through the
+    process's group commit (`Runtime.writes`), which shares a commit between the writes this
+    process's threads hand in at the same moment."""
     claimed = rt.writes.run(functools.partial(_claim, page_id=page_id))
-    if not isinstance(claimed, dict):
+    if not isinstance(claimed, tuple):
         return claimed
-    ticket_id = claimed.pop("ticket_id")
+    ticket_id, payload = claimed
     try:
-        summary = _deliver(rt, claimed)
+        summary = _deliver(rt, payload)
     except Exception as exc:
         with rt.sessions.begin() as session:
             session.execute(
@@ -78,8 +78,8 @@ _SENT = (
 )
 
 
-def _claim(session: Session, page_id: int) -> dict | str | float:
-    """The page's payload (and its ticket's id) when this claim took it; else why not."""
+def _claim(session: Session, page_id: int) -> tuple[int, dict] | str | float:
+    """(its ticket's id, what the page says) when this claim took the page; else why not."""
     now = datetime.now(UTC)
     connection = session.connection()
     claimed = connection.execute(
@@ -88,8 +88,7 @@ def _claim(session: Session, page_id: int) -> dict | str | float:
     if claimed is None:
         return _unclaimed(session, page_id, now)
     ticket = connection.execute(_TICKET, {"ticket_id": claimed.ticket_id}).one()
-    return {
-        "ticket_id": claimed.ticket_id,
+    return claimed.ticket_id, {
         "ticket": ticket.number,
         "client_number": ticket.client_number,
         "subject": ticket.subject,
