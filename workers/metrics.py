@@ -42,7 +42,7 @@ ACK_LATENCY = Histogram(
     "From the intake accepted at the edge to its acknowledgement sent",
     buckets=LATENCY_BUCKETS,
 )
-PAGES = Counter("guichet_pages", "On-call pages, by outcome: sent, limited", ["outcome"])
+PAGES = Counter("guichet_pages", "On-call pages, by outcome: sent, limited, unknown", ["outcome"])
 PARKED = Counter(
     "guichet_messages_parked", "Queue messages parked after exhausting their retries", ["actor"]
 )
@@ -122,6 +122,11 @@ def page_limited(session: Session) -> None:
     """HOOK for the page limits (sender trust): call where a page is withheld by a limit
     (beside its "page-limited" event in `workers.store.records.record_page`)."""
     on_commit(session, PAGES.labels("limited").inc)
+
+
+def page_unknown(session: Session) -> None:
+    """A page whose claimant died before recording its outcome (`workers.sweeper`)."""
+    on_commit(session, PAGES.labels("unknown").inc)
 
 
 def parked(actor: str) -> None:

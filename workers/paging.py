@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
+from workers.acknowledge import claimant
 from workers.running.runtime import Runtime
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
@@ -21,6 +22,7 @@ from workers.store.tickets import event
 log = logging.getLogger("guichet.page")
 PAGES, TICKETS = PageRow.__table__, TicketRow.__table__
 DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
+PAGE_CLAIMED = "page-claimed"
 
 
 def seconds_until_due(rt: Runtime, page_id: int) -> float:
@@ -87,6 +89,9 @@ def _claim(session: Session, page_id: int) -> tuple[int, dict] | str | float:
     ).first()
     if claimed is None:
         return _unclaimed(session, page_id, now)
+    # Who claimed it: the sweeper tells the desk of a page whose claimant died before its
+    # outcome was recorded (`workers.sweeper._abandoned_pages`).
+    event(session, PAGE_CLAIMED, None, claimed.ticket_id, page_id=page_id, **claimant())
     ticket = connection.execute(_TICKET, {"ticket_id": claimed.ticket_id}).one()
     return claimed.ticket_id, {
         "ticket": ticket.number,

@@ -12,13 +12,14 @@ import dramatiq
 from sqlalchemy import select, update
 
 from ingest.queueing import enqueue_intake
-from workers import recovery
+from workers import metrics, recovery
 from workers.acks.retrying import chain_alive
+from workers.paging import PAGE_CLAIMED
 from workers.pids import alive
 from workers.running.runtime import Runtime
-from workers.store.journal import SqlJournal
+from workers.store.journal import SqlJournal, storable
 from workers.store.records import ACK_CLAIMED
-from workers.store.schema import AckRow, EventRow
+from workers.store.schema import AckRow, EventRow, PageRow, TicketRow
 from workers.store.tickets import event
 
 log = logging.getLogger("guichet.sweeper")
@@ -41,6 +42,7 @@ def sweep_once(rt: Runtime, broker: dramatiq.Broker) -> int:
     if orphans:
         journal.touch([i for i, _ in orphans])
         log.info("re-enqueued orphan intakes", extra={"count": len(orphans)})
+    _abandoned_pages(rt, grace)  # nothing to re-enqueue: told, not resent
     return len(orphans) + _abandoned_claims(rt, grace) + _pending_acks(rt, grace)
 
 
@@ -80,13 +82,7 @@ def _abandoned_claims(rt: Runtime, grace: timedelta) -> int:
         ).all()
         reclaimed = 0
         for ack in sending:
-            claim = session.scalar(
-                select(EventRow)
-                .where(EventRow.intake_id == ack.intake_id, EventRow.kind == ACK_CLAIMED)
-                .order_by(EventRow.id.desc())
-                .limit(1)
-            )
-            why = _abandoned(claim, grace)
+            why = _why_abandoned(session, EventRow.intake_id == ack.intake_id, ACK_CLAIMED, grace)
             if why and _release_claim(session, ack.id):
                 event(
                     session, "ack-reclaimed", ack.intake_id, ack.ticket_id, ack_id=ack.id, why=why
@@ -95,6 +91,48 @@ def _abandoned_claims(rt: Runtime, grace: timedelta) -> int:
     if reclaimed:
         log.warning("acknowledgements reclaimed from dead workers", extra={"count": reclaimed})
     return reclaimed
+
+
+def _abandoned_pages(rt: Runtime, grace: timedelta) -> int:
+    """`sending` pages whose claimant died before recording the outcome become `unknown`.
+
+    Unlike an acknowledgement, a page has no step that the record comes before: the on-call
+    team may have been told, so the page is not sent again (at most once). Nor is it left
+    `sending` with nobody the wiser: the ticket asks the desk to make sure the team knows
+    (its review note, the `page-unknown` trail line, the `unknown` page count)."""
+    with rt.sessions.begin() as session:
+        sending = session.execute(
+            select(PageRow.id, PageRow.ticket_id).where(PageRow.status == "sending")
+        ).all()
+        flagged = []
+        for page in sending:
+            why = _why_abandoned(session, EventRow.ticket_id == page.ticket_id, PAGE_CLAIMED, grace)
+            if why is None:
+                continue
+            marked = session.execute(
+                update(PageRow)
+                .where(PageRow.id == page.id, PageRow.status == "sending")
+                .values(status="unknown", error=why)
+            )
+            if marked.rowcount != 1:
+                continue
+            ticket = session.get(TicketRow, page.ticket_id)
+            note = f"urgent: the on-call page may not have gone out ({why}); make sure the on-call team knows"
+            ticket.review = storable("; ".join(filter(None, (ticket.review, note))))
+            event(session, "page-unknown", None, page.ticket_id, page_id=page.id, why=why)
+            metrics.page_unknown(session)
+            flagged.append(ticket.number)
+    if flagged:
+        log.error("on-call pages whose outcome is unknown", extra={"tickets": flagged})
+    return len(flagged)
+
+
+def _why_abandoned(session, whose, kind: str, grace: timedelta) -> str | None:
+    """Why the last `kind` claim line of `whose` counts as abandoned; None while it does not."""
+    claim = session.scalar(
+        select(EventRow).where(whose, EventRow.kind == kind).order_by(EventRow.id.desc()).limit(1)
+    )
+    return _abandoned(claim, grace)
 
 
 def _abandoned(claim: EventRow | None, grace: timedelta) -> str | None:

@@ -1,9 +1,13 @@
 """A page due now is sent once, whoever asks: its claim and its outcome go through the worker
 process's group commit (`Runtime.writes`), shared with whatever other threads write at the same
-moment, on SQLite and PostgreSQL."""
+moment, on SQLite and PostgreSQL. A page whose worker died while sending it is not sent again,
+and its ticket tells the desk to make sure the on-call team knows."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -11,8 +15,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support.running import ROOT
 from tests.support.stack import stack_settings
-from workers import paging
+from workers import paging, sweeper
 from workers.running.runtime import Runtime
 from workers.store.migrate import upgrade
 from workers.store.schema import EventRow, PageRow, TicketRow, utcnow
@@ -96,3 +101,64 @@ def test_a_delivery_that_fails_leaves_the_page_scheduled_for_the_next_attempt(
     monkeypatch.setattr(paging, "_deliver", working)
     assert paging.send_if_due(rt, page_id) == "sent"
     assert len(sent) == 1 and _row(rt, page_id).status == "sent"
+
+
+CLAIM_THEN_DIE = """
+import os, sys
+from pathlib import Path
+from tests.support.running import ROOT
+from tests.support.stack import stack_settings
+from workers import paging, sweeper
+from workers.running.runtime import Runtime
+
+home, database_url, redis_url, page_id = sys.argv[1:]
+rt = Runtime(stack_settings(Path(home), database_url, redis_url, "127.0.0.1:1"))
+paging._deliver = lambda rt, payload: os._exit(3)  # killed while paging, before the outcome
+paging.send_if_due(rt, int(page_id))
+"""
+
+
+def test_a_page_whose_worker_died_while_sending_is_not_resent_and_the_ticket_says_so(
+    rt, sent, tmp_path, database_url, redis_url
+):
+    page_id = _page(rt, timedelta(0))
+    died = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CLAIM_THEN_DIE,
+            str(tmp_path / "home"),
+            database_url,
+            redis_url,
+            str(page_id),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert died.returncode == 3, died.stderr
+    assert _row(rt, page_id).status == "sending"  # claimed, outcome never recorded
+
+    assert sweeper._abandoned_pages(rt, timedelta(0)) == 1
+    row = _row(rt, page_id)
+    assert row.status == "unknown"
+    assert row.error.startswith("claimant pid ") and row.error.endswith(" is gone")
+    with rt.sessions() as session:
+        ticket = session.get(TicketRow, row.ticket_id)
+        kinds = session.scalars(select(EventRow.kind).order_by(EventRow.id)).all()
+    assert "make sure the on-call team knows" in ticket.review
+    assert kinds[-2:] == ["page-claimed", "page-unknown"]
+    assert sent == []  # at most once: not sent again
+    assert paging.send_if_due(rt, page_id) == "already handled"
+    assert sweeper._abandoned_pages(rt, timedelta(0)) == 0  # told once
+
+
+def test_a_page_being_sent_by_a_live_worker_is_left_alone(rt, sent):
+    page_id = _page(rt, timedelta(0))
+    ticket_id, _payload = rt.writes.run(lambda session: paging._claim(session, page_id))
+    assert sweeper._abandoned_pages(rt, timedelta(0)) == 0  # its claimant (this process) lives
+    assert _row(rt, page_id).status == "sending"
+    with rt.sessions() as session:
+        assert session.get(TicketRow, ticket_id).review is None
