@@ -78,13 +78,12 @@ class ParserSlots:
         self.held[source] -= 1
         if self.held[source] <= 0:
             del self.held[source]
-        if seconds is not None and seconds > QUICK:
-            self.slow.pop(source, None)
-            self.slow[source] = None
-            if len(self.slow) > SLOW_REMEMBERED:
-                del self.slow[next(iter(self.slow))]
-        elif seconds is not None:
-            self.slow.pop(source, None)
+        if seconds is not None:  # a parse that ran tells whether its source is slow now
+            self.slow.pop(source, None)  # (re-added last: the oldest is forgotten first)
+            if seconds > QUICK:
+                self.slow[source] = None
+                if len(self.slow) > SLOW_REMEMBERED:
+                    del self.slow[next(iter(self.slow))]
         self._dispatch()
 
     def _may_take_more(self, source: str) -> bool:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -24,6 +22,7 @@ from workers.acks.mail import ack_message_id, compose
 from workers.acks.outbound import RelayRefused
 from workers.acks.render import RenderedAck
 from workers.escalation.contract import guidance_for_decision
+from workers.pids import claimant
 from workers.running.runtime import Runtime
 from workers.store.records import ACKS, claim_line, record_sent
 from workers.store.schema import AckRow, IntakeRow, TicketRow
@@ -34,11 +33,6 @@ log = logging.getLogger("guichet.ack")
 
 
 RECORD_PATIENCE = 60  # seconds spent retrying to record a send's outcome in the database
-
-
-def claimant() -> dict:
-    """This process, as the sweeper can later check it: host name and pid."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
 
 
 def claim(rt: Runtime, ack_id: int, attempt: int | None = None) -> bool:

@@ -17,6 +17,7 @@ from ingest.model import Content, Decision, decision_from_dict
 from ingest.second_look import SecondLook
 from workers import acknowledge, metrics
 from workers.escalation.contract import account_of, guidance_for_decision
+from workers.pids import claimant
 from workers.running.runtime import Runtime, rules_for, sql_directory
 from workers.store.journal import intake_content
 from workers.store.schema import IntakeRow, TicketRow
@@ -152,7 +153,7 @@ def _file_locked(
         tag,
         p.confirm,
         duplicate_window(rt),
-        claimant=acknowledge.claimant(),
+        claimant=claimant(),
     )
     filed.append((intake.id, outcome))
     outcome.add_work(earlier)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
-from workers.acknowledge import claimant
+from workers.pids import claimant
 from workers.running.runtime import Runtime
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event

@@ -236,19 +236,13 @@ _MARK_SENT = (
 
 def record_sent(session: Session, ack_id: int, message_id: str, subject: str) -> str:
     """One UPDATE … RETURNING and its trail line; whose intake the acknowledgement answers."""
-    ack = (
-        session.connection()
-        .execute(
-            _MARK_SENT,
-            {
-                "ack_id": ack_id,
-                "sent_at_now": utcnow(),
-                "sent_message_id": message_id,
-                "sent_subject": storable(subject),
-            },
-        )
-        .one()
-    )
+    values = {
+        "ack_id": ack_id,
+        "sent_at_now": utcnow(),
+        "sent_message_id": message_id,
+        "sent_subject": storable(subject),
+    }
+    ack = session.connection().execute(_MARK_SENT, values).one()
     event(
         session,
         "ack-sent",
