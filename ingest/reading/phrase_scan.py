@@ -9,6 +9,13 @@ Two rewrites keep every match the same and make a scan cost little more than rea
 * a phrase that must start a word (`(?<!\\w)panne`) is written `p(?<!\\w.)anne`: the same test,
   but the alternation now opens on a plain character, which the regex engine rejects at once.
 
+On a text of some length, the regex is not run over every position at all: a multi-pattern
+matcher (Aho–Corasick, `pyahocorasick`) reads the text once and gives the positions where one of
+the list's phrases (or a literal prefix of one of its `re:` entries) occurs, whitespace runs read
+as one space; the regex is tried at those positions only, in order, skipping those inside the
+match before, which gives exactly the matches `finditer` gives (`find_phrases`). A list with an
+entry that may start anywhere (no literal prefix) is scanned by its regex as before.
+
 Nothing here compiles a regex per message: the cache holds one entry per vocabulary list.
 """
 
@@ -20,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import ahocorasick
+
 from ingest.reading.normalize import fold
 from ingest.reading.regex_prefixes import prefixes
 
@@ -28,6 +37,9 @@ _ONE_CHAR = re.compile(r"\[\^?(?:[^\\\[\]]|\\.)+\]")  # a regex entry such as `[
 _WORD_START = r"(?<!\w)"
 _NON_SPACE = re.compile(r"\S")
 _CHARS_PER_NEEDLE = 8  # a text shorter than this per needle is scanned without looking
+# A text shorter than this is scanned by the regex alone: the matcher's set-up would cost more.
+_SHORT_TEXT = 96
+_LONG_SPACES = re.compile(r"\s\s+")
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -128,6 +140,74 @@ def _needles(phrases: list[str]) -> tuple[str, ...] | None:
     return tuple(sorted(n for n in found if not any(o != n and o in n for o in found)))
 
 
+# --- the starts: where an entry can start, found by one pass of a multi-pattern matcher ------
+
+
+def _starts_of(phrases: list[str]) -> set[str] | None:
+    """Literal texts, each whitespace run written as one space, such that every match of an
+    entry starts with one of them (None when an entry may start with anything, or with nothing
+    but whitespace: every space of the text would be a place to try)."""
+    found: set[str] = set()
+    for phrase in phrases:
+        if phrase.startswith(REGEX_PREFIX):
+            heads = prefixes(phrase[len(REGEX_PREFIX) :])
+            if heads is None:
+                return None
+        else:
+            heads = {fold(phrase)}
+        for head in heads:
+            words = " ".join(head.split())  # a prefix of the head: still starts every match
+            if not words:
+                return None
+            found.add(" " + words if head[0].isspace() else words)
+    return found
+
+
+def _matcher(starts: set[str] | None):
+    if not starts:
+        return None
+    automaton = ahocorasick.Automaton()
+    for start in starts:
+        automaton.add_word(start, len(start) - 1)
+    automaton.make_automaton()
+    return automaton
+
+
+@lru_cache(maxsize=16)
+def _spaced(text: str) -> tuple[str, list[int], list[int]]:
+    """The text with every whitespace run written as one space, and how to place a position of
+    it back in the text: where the runs longer than one character lie in the spaced text, and
+    the characters dropped up to the end of each."""
+    marks, dropped, shift = [], [], 0
+    for run in _LONG_SPACES.finditer(text):
+        marks.append(run.start() - shift)
+        shift += run.end() - run.start() - 1
+        dropped.append(shift)
+    words = " ".join(text.split())  # str.split() and `\s` agree on what whitespace is
+    if words:
+        words = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
+    return words or (" " if text else ""), marks, dropped
+
+
+def _candidates(automaton, text: str) -> list[int]:
+    """Positions of the text (in order) where one of the matcher's starts occurs: a superset of
+    where the list's regex can match, since every match begins with one of them. A start that
+    begins with a whitespace run may begin anywhere in it: every position of the run is kept."""
+    spaced, marks, dropped = _spaced(text)
+    found = {end - back for end, back in automaton.iter(spaced)}
+    if not marks:
+        return sorted(found)
+    placed = set()
+    for p in found:
+        i = bisect_right(marks, p)
+        before = dropped[i - 1] if i else 0
+        if i and marks[i - 1] == p:  # a long run, written as one space: all of it
+            placed.update(range(p + (dropped[i - 2] if i > 1 else 0), p + before + 1))
+        else:
+            placed.add(p + before)
+    return sorted(placed)
+
+
 @dataclass(frozen=True)
 class Family:
     """One vocabulary list, compiled: its guarded alternation, what a span search needs, and
@@ -136,6 +216,28 @@ class Family:
     regex: re.Pattern | None
     reach: int | None
     needles: tuple[str, ...] | None = None
+    matcher: ahocorasick.Automaton | None = None
+
+    def matches(self, text: str, first_only: bool = False) -> list[re.Match]:
+        """What `regex.finditer(text)` gives (its first match only, with `first_only`)."""
+        if self.regex is None:
+            return []
+        if self.matcher is None or len(text) < _SHORT_TEXT:
+            if not self.may_match(text):
+                return []
+            if first_only:
+                return [m] if (m := self.regex.search(text)) else []
+            return list(self.regex.finditer(text))
+        found, done, match = [], 0, self.regex.match
+        for start in _candidates(self.matcher, text):
+            if start >= done and (m := match(text, start)):
+                if m.end() == start:  # an empty match: finditer's own rules apply after it
+                    return list(self.regex.finditer(text))
+                found.append(m)
+                if first_only:
+                    break
+                done = m.end()
+        return found
 
     def may_match(self, folded_text: str) -> bool:
         """False only when the text cannot match. The needles are looked for in a text long
@@ -158,7 +260,8 @@ def family(phrases: tuple[str, ...]) -> Family:
     alternation = "|".join(f"(?:{_fast(s)})" for s in sources)
     regex = re.compile(f"{_guard(kept)}(?:{alternation})", re.M)
     reaches = [_reach(p) for p in kept]
-    return Family(regex, None if None in reaches else max(reaches), _needles(kept))
+    reach_ = None if None in reaches else max(reaches)
+    return Family(regex, reach_, _needles(kept), _matcher(_starts_of(kept)))
 
 
 # The vocabulary lists and tables are loaded once and never changed: one seen before is found
@@ -207,13 +310,11 @@ def any_group(folded_text: str, groups: dict[str, list[str]]) -> bool:
 
 def find_phrases(folded_text: str, phrases: Iterable[str]) -> list[re.Match]:
     """Every non-overlapping occurrence of any vocabulary entry in already folded text."""
-    found = compiled(phrases)
-    return list(found.regex.finditer(folded_text)) if found.may_match(folded_text) else []
+    return compiled(phrases).matches(folded_text)
 
 
 def has_phrase(folded_text: str, phrases: Iterable[str]) -> bool:
-    found = compiled(phrases)
-    return found.may_match(folded_text) and found.regex.search(folded_text) is not None
+    return bool(compiled(phrases).matches(folded_text, first_only=True))
 
 
 def blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
