@@ -22,8 +22,10 @@ Nothing here compiles a regex per message: the cache holds one entry per vocabul
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -163,14 +165,117 @@ def _starts_of(phrases: list[str]) -> set[str] | None:
     return found
 
 
-def _matcher(starts: set[str] | None):
-    if not starts:
-        return None
+def _automaton(starts: dict[str, object]) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
-    for start in starts:
-        automaton.add_word(start, len(start) - 1)
+    for start, value in starts.items():
+        automaton.add_word(start, value)
     automaton.make_automaton()
     return automaton
+
+
+class _OwnStarts:
+    """A list's starts in an automaton of its own: for a list with a start of one or two
+    characters ("a", "t", "1"), found everywhere, which would cost every other list's pass."""
+
+    def __init__(self, starts: set[str]):
+        self.automaton = _automaton({start: len(start) - 1 for start in starts})
+
+    def found(self, spaced: str, text: str) -> set[int]:
+        return {end - back for end, back in self.automaton.iter(spaced)}
+
+
+class _SharedStarts:
+    """The starts of many lists in one automaton: one pass over a text finds them for all (a
+    text is scanned for 20 lists or more). Lists join as they are compiled; the automaton is
+    built again when lists it does not hold yet are asked for (`holding`)."""
+
+    MAX_LISTS = 512
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lists: list[set[str]] = []
+        self.built: tuple[ahocorasick.Automaton | None, int] = (None, 0)
+        self.deferring = False
+        self.misses = 0
+
+    def join(self, starts: set[str]) -> int | None:
+        with self._lock:
+            if len(self._lists) >= self.MAX_LISTS:
+                return None
+            self._lists.append(starts)
+            return len(self._lists) - 1
+
+    def holding(self, slot: int) -> tuple[ahocorasick.Automaton | None, int] | None:
+        """The automaton and how many lists it holds, once it holds `slot`; None when it does
+        not yet (the list is then scanned by its regex alone). It is built again once it has
+        been asked for lists it does not hold as many times as it holds lists, so that lists
+        joining one after the other cost a few builds, not one each; never while the process
+        warms up (`warming_up` builds it once, at the end)."""
+        if slot < self.built[1]:
+            return self.built
+        self.misses += 1
+        if self.deferring or self.misses < self.built[1]:
+            return None
+        self.build()
+        return self.built
+
+    def build(self) -> None:
+        with self._lock:
+            if self.built[1] == len(self._lists):
+                return
+            slots: dict[str, list[int]] = {}
+            for n, starts in enumerate(self._lists):
+                for start in starts:
+                    slots.setdefault(start, []).append(n)
+            values = {start: (len(start) - 1, tuple(n)) for start, n in slots.items()}
+            self.built = (_automaton(values), len(self._lists))
+            self.misses = 0
+
+
+_SHARED = _SharedStarts()
+
+
+@contextmanager
+def warming_up():
+    """Compile lists as they come without building the shared automaton again for each: it is
+    built once, when the block ends."""
+    _SHARED.deferring = True
+    try:
+        yield
+    finally:
+        _SHARED.deferring = False
+        _SHARED.build()
+
+
+@lru_cache(maxsize=16)
+def _shared_hits(text: str, built: tuple) -> dict[int, list[int]]:
+    """Where each list of the shared automaton has a start, in the spaced text."""
+    hits: dict[int, list[int]] = {}
+    for end, (back, slots) in built[0].iter(_spaced(text)[0]):
+        for slot in slots:
+            hits.setdefault(slot, []).append(end - back)
+    return hits
+
+
+class _SharedSlot:
+    def __init__(self, slot: int):
+        self.slot = slot
+
+    def found(self, spaced: str, text: str) -> set[int] | None:
+        built = _SHARED.holding(self.slot)
+        return None if built is None else set(_shared_hits(text, built).get(self.slot, ()))
+
+
+_OWN_BELOW = 3  # a list with a start shorter than this gets an automaton of its own
+
+
+def _matcher(starts: set[str] | None):
+    """How the starts of a list are found (None: they are not known, the regex scans alone)."""
+    if not starts:
+        return None
+    if min(map(len, starts)) >= _OWN_BELOW and (slot := _SHARED.join(starts)) is not None:
+        return _SharedSlot(slot)
+    return _OwnStarts(starts)
 
 
 @lru_cache(maxsize=16)
@@ -189,14 +294,15 @@ def _spaced(text: str) -> tuple[str, list[int], list[int]]:
     return words or (" " if text else ""), marks, dropped
 
 
-def _candidates(automaton, text: str) -> list[int]:
+def _candidates(matcher, text: str) -> list[int] | None:
     """Positions of the text (in order) where one of the matcher's starts occurs: a superset of
     where the list's regex can match, since every match begins with one of them. A start that
-    begins with a whitespace run may begin anywhere in it: every position of the run is kept."""
+    begins with a whitespace run may begin anywhere in it: every position of the run is kept.
+    None: not known yet (a list joining the shared automaton while a process warms up)."""
     spaced, marks, dropped = _spaced(text)
-    found = {end - back for end, back in automaton.iter(spaced)}
-    if not marks:
-        return sorted(found)
+    found = matcher.found(spaced, text)
+    if found is None or not marks:
+        return None if found is None else sorted(found)
     placed = set()
     for p in found:
         i = bisect_right(marks, p)
@@ -216,20 +322,23 @@ class Family:
     regex: re.Pattern | None
     reach: int | None
     needles: tuple[str, ...] | None = None
-    matcher: ahocorasick.Automaton | None = None
+    matcher: _OwnStarts | _SharedSlot | None = None
 
     def matches(self, text: str, first_only: bool = False) -> list[re.Match]:
         """What `regex.finditer(text)` gives (its first match only, with `first_only`)."""
         if self.regex is None:
             return []
-        if self.matcher is None or len(text) < _SHORT_TEXT:
+        starts = None
+        if self.matcher is not None and len(text) >= _SHORT_TEXT:
+            starts = _candidates(self.matcher, text)
+        if starts is None:
             if not self.may_match(text):
                 return []
             if first_only:
                 return [m] if (m := self.regex.search(text)) else []
             return list(self.regex.finditer(text))
         found, done, match = [], 0, self.regex.match
-        for start in _candidates(self.matcher, text):
+        for start in starts:
             if start >= done and (m := match(text, start)):
                 if m.end() == start:  # an empty match: finditer's own rules apply after it
                     return list(self.regex.finditer(text))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ingest.directory import Directory, MemoryDirectory
 from ingest.model import Content, Decision
+from ingest.reading.phrase_scan import warming_up
 from ingest.rules.category import categorize
 from ingest.rules.identity import identify
 from ingest.rules.language import detect_language
@@ -58,4 +59,5 @@ _WARM_UP = Content(
 
 def warm_up() -> None:
     """Compile every vocabulary scan now, so the first mail of a process is not charged for it."""
-    decide(_WARM_UP, MemoryDirectory(()), received_at=datetime.now().astimezone())
+    with warming_up():
+        decide(_WARM_UP, MemoryDirectory(()), received_at=datetime.now().astimezone())
