@@ -42,6 +42,9 @@ _CHARS_PER_NEEDLE = 8  # a text shorter than this per needle is scanned without 
 # A text shorter than this is scanned by the regex alone: the matcher's set-up would cost more.
 _SHORT_TEXT = 96
 _LONG_SPACES = re.compile(r"\s\s+")
+_SPACE_RUNS = re.compile("  +")
+_OTHER_SPACES = re.compile(r"[^\S \n]")
+_OTHER_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace() and c not in " \n")
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -118,6 +121,14 @@ def _guard(phrases: list[str]) -> str:
     return "(?:" + "|".join(parts) + ")"
 
 
+def _heads(phrase: str) -> set[str] | None:
+    """What every match of an entry starts with: the folded phrase, or the literal prefixes of a
+    `re:` entry (a space for a whitespace run); None when a match may start with anything."""
+    if phrase.startswith(REGEX_PREFIX):
+        return prefixes(phrase[len(REGEX_PREFIX) :])
+    return {fold(phrase)}
+
+
 # --- the needles: text that every match holds ----------------------------------------------
 
 
@@ -129,13 +140,12 @@ def _needles(phrases: list[str]) -> tuple[str, ...] | None:
     against 55–66 µs on a 4 KB mail)."""
     found: set[str] = set()
     for phrase in phrases:
-        if phrase.startswith(REGEX_PREFIX):
-            starts = prefixes(phrase[len(REGEX_PREFIX) :])
-            if starts is None:
-                return None
-            found |= {max(start.split(" "), key=len) for start in starts}
-        else:
-            found.add(max(fold(phrase).split(), key=len, default=""))
+        heads = _heads(phrase)
+        if heads is None:
+            return None
+        # A prefix's space is a whitespace run, any other character in it is itself ("\n").
+        pieces = str.split if not phrase.startswith(REGEX_PREFIX) else lambda h: h.split(" ")
+        found |= {max(pieces(head), key=len, default="") for head in heads}
     if "" in found:
         return None
     # A needle that holds another is found only where that one is: the shorter one suffices.
@@ -151,12 +161,9 @@ def _starts_of(phrases: list[str]) -> set[str] | None:
     but whitespace: every space of the text would be a place to try)."""
     found: set[str] = set()
     for phrase in phrases:
-        if phrase.startswith(REGEX_PREFIX):
-            heads = prefixes(phrase[len(REGEX_PREFIX) :])
-            if heads is None:
-                return None
-        else:
-            heads = {fold(phrase)}
+        heads = _heads(phrase)
+        if heads is None:
+            return None
         for head in heads:
             words = " ".join(head.split())  # a prefix of the head: still starts every match
             if not words:
@@ -283,15 +290,34 @@ def _spaced(text: str) -> tuple[str, list[int], list[int]]:
     """The text with every whitespace run written as one space, and how to place a position of
     it back in the text: where the runs longer than one character lie in the spaced text, and
     the characters dropped up to the end of each."""
-    marks, dropped, shift = [], [], 0
-    for run in _LONG_SPACES.finditer(text):
-        marks.append(run.start() - shift)
-        shift += run.end() - run.start() - 1
-        dropped.append(shift)
+    if _only_spaces_and_breaks(text):  # a folded text: line breaks become spaces in place
+        flat = text.replace("\n", " ")
+        return (
+            (_SPACE_RUNS.sub(" ", flat), *_runs(_SPACE_RUNS, flat))
+            if "  " in flat
+            else (flat, [], [])
+        )
     words = " ".join(text.split())  # str.split() and `\s` agree on what whitespace is
     if words:
         words = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
-    return words or (" " if text else ""), marks, dropped
+    return words or (" " if text else ""), *_runs(_LONG_SPACES, text)
+
+
+def _only_spaces_and_breaks(text: str) -> bool:
+    """Whether the only whitespace of the text is spaces and line breaks (`fold` leaves no
+    other): one `in` per other ASCII whitespace character is cheaper than a regex scan."""
+    if text.isascii():
+        return not any(char in text for char in _OTHER_ASCII_SPACES)
+    return _OTHER_SPACES.search(text) is None
+
+
+def _runs(regex: re.Pattern, text: str) -> tuple[list[int], list[int]]:
+    marks, dropped, shift = [], [], 0
+    for run in regex.finditer(text):
+        marks.append(run.start() - shift)
+        shift += run.end() - run.start() - 1
+        dropped.append(shift)
+    return marks, dropped
 
 
 def _candidates(matcher, text: str) -> list[int] | None:
