@@ -22,16 +22,13 @@ Nothing here compiles a regex per message: the cache holds one entry per vocabul
 from __future__ import annotations
 
 import re
-import threading
 from bisect import bisect_right
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-import ahocorasick
-
 from ingest.reading.normalize import fold
+from ingest.reading.phrase_starts import OwnStarts, SharedSlot, candidates, matcher
 from ingest.reading.regex_prefixes import prefixes
 
 REGEX_PREFIX = "re:"
@@ -41,10 +38,6 @@ _NON_SPACE = re.compile(r"\S")
 _CHARS_PER_NEEDLE = 8  # a text shorter than this per needle is scanned without looking
 # A text shorter than this is scanned by the regex alone: the matcher's set-up would cost more.
 _SHORT_TEXT = 96
-_LONG_SPACES = re.compile(r"\s\s+")
-_SPACE_RUNS = re.compile("  +")
-_OTHER_SPACES = re.compile(r"[^\S \n]")
-_OTHER_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace() and c not in " \n")
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -143,9 +136,11 @@ def _needles(phrases: list[str]) -> tuple[str, ...] | None:
         heads = _heads(phrase)
         if heads is None:
             return None
-        # A prefix's space is a whitespace run, any other character in it is itself ("\n").
-        pieces = str.split if not phrase.startswith(REGEX_PREFIX) else lambda h: h.split(" ")
-        found |= {max(pieces(head), key=len, default="") for head in heads}
+        regex_entry = phrase.startswith(REGEX_PREFIX)
+        # In a prefix a space is a whitespace run; any other character is itself ("\n").
+        found |= {
+            max(h.split(" ") if regex_entry else h.split(), key=len, default="") for h in heads
+        }
     if "" in found:
         return None
     # A needle that holds another is found only where that one is: the shorter one suffices.
@@ -172,174 +167,6 @@ def _starts_of(phrases: list[str]) -> set[str] | None:
     return found
 
 
-def _automaton(starts: dict[str, object]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    for start, value in starts.items():
-        automaton.add_word(start, value)
-    automaton.make_automaton()
-    return automaton
-
-
-class _OwnStarts:
-    """A list's starts in an automaton of its own: for a list with a start of one or two
-    characters ("a", "t", "1"), found everywhere, which would cost every other list's pass."""
-
-    def __init__(self, starts: set[str]):
-        self.automaton = _automaton({start: len(start) - 1 for start in starts})
-
-    def found(self, spaced: str, text: str) -> set[int]:
-        return {end - back for end, back in self.automaton.iter(spaced)}
-
-
-class _SharedStarts:
-    """The starts of many lists in one automaton: one pass over a text finds them for all (a
-    text is scanned for 20 lists or more). Lists join as they are compiled; the automaton is
-    built again when lists it does not hold yet are asked for (`holding`)."""
-
-    MAX_LISTS = 512
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._lists: list[set[str]] = []
-        self.built: tuple[ahocorasick.Automaton | None, int] = (None, 0)
-        self.deferring = False
-        self.misses = 0
-
-    def join(self, starts: set[str]) -> int | None:
-        with self._lock:
-            if len(self._lists) >= self.MAX_LISTS:
-                return None
-            self._lists.append(starts)
-            return len(self._lists) - 1
-
-    def holding(self, slot: int) -> tuple[ahocorasick.Automaton | None, int] | None:
-        """The automaton and how many lists it holds, once it holds `slot`; None when it does
-        not yet (the list is then scanned by its regex alone). It is built again once it has
-        been asked for lists it does not hold as many times as it holds lists, so that lists
-        joining one after the other cost a few builds, not one each; never while the process
-        warms up (`warming_up` builds it once, at the end)."""
-        if slot < self.built[1]:
-            return self.built
-        self.misses += 1
-        if self.deferring or self.misses < self.built[1]:
-            return None
-        self.build()
-        return self.built
-
-    def build(self) -> None:
-        with self._lock:
-            if self.built[1] == len(self._lists):
-                return
-            slots: dict[str, list[int]] = {}
-            for n, starts in enumerate(self._lists):
-                for start in starts:
-                    slots.setdefault(start, []).append(n)
-            values = {start: (len(start) - 1, tuple(n)) for start, n in slots.items()}
-            self.built = (_automaton(values), len(self._lists))
-            self.misses = 0
-
-
-_SHARED = _SharedStarts()
-
-
-@contextmanager
-def warming_up():
-    """Compile lists as they come without building the shared automaton again for each: it is
-    built once, when the block ends."""
-    _SHARED.deferring = True
-    try:
-        yield
-    finally:
-        _SHARED.deferring = False
-        _SHARED.build()
-
-
-@lru_cache(maxsize=16)
-def _shared_hits(text: str, built: tuple) -> dict[int, list[int]]:
-    """Where each list of the shared automaton has a start, in the spaced text."""
-    hits: dict[int, list[int]] = {}
-    for end, (back, slots) in built[0].iter(_spaced(text)[0]):
-        for slot in slots:
-            hits.setdefault(slot, []).append(end - back)
-    return hits
-
-
-class _SharedSlot:
-    def __init__(self, slot: int):
-        self.slot = slot
-
-    def found(self, spaced: str, text: str) -> set[int] | None:
-        built = _SHARED.holding(self.slot)
-        return None if built is None else set(_shared_hits(text, built).get(self.slot, ()))
-
-
-_OWN_BELOW = 3  # a list with a start shorter than this gets an automaton of its own
-
-
-def _matcher(starts: set[str] | None):
-    """How the starts of a list are found (None: they are not known, the regex scans alone)."""
-    if not starts:
-        return None
-    if min(map(len, starts)) >= _OWN_BELOW and (slot := _SHARED.join(starts)) is not None:
-        return _SharedSlot(slot)
-    return _OwnStarts(starts)
-
-
-@lru_cache(maxsize=16)
-def _spaced(text: str) -> tuple[str, list[int], list[int]]:
-    """The text with every whitespace run written as one space, and how to place a position of
-    it back in the text: where the runs longer than one character lie in the spaced text, and
-    the characters dropped up to the end of each."""
-    if _only_spaces_and_breaks(text):  # a folded text: line breaks become spaces in place
-        flat = text.replace("\n", " ")
-        return (
-            (_SPACE_RUNS.sub(" ", flat), *_runs(_SPACE_RUNS, flat))
-            if "  " in flat
-            else (flat, [], [])
-        )
-    words = " ".join(text.split())  # str.split() and `\s` agree on what whitespace is
-    if words:
-        words = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
-    return words or (" " if text else ""), *_runs(_LONG_SPACES, text)
-
-
-def _only_spaces_and_breaks(text: str) -> bool:
-    """Whether the only whitespace of the text is spaces and line breaks (`fold` leaves no
-    other): one `in` per other ASCII whitespace character is cheaper than a regex scan."""
-    if text.isascii():
-        return not any(char in text for char in _OTHER_ASCII_SPACES)
-    return _OTHER_SPACES.search(text) is None
-
-
-def _runs(regex: re.Pattern, text: str) -> tuple[list[int], list[int]]:
-    marks, dropped, shift = [], [], 0
-    for run in regex.finditer(text):
-        marks.append(run.start() - shift)
-        shift += run.end() - run.start() - 1
-        dropped.append(shift)
-    return marks, dropped
-
-
-def _candidates(matcher, text: str) -> list[int] | None:
-    """Positions of the text (in order) where one of the matcher's starts occurs: a superset of
-    where the list's regex can match, since every match begins with one of them. A start that
-    begins with a whitespace run may begin anywhere in it: every position of the run is kept.
-    None: not known yet (a list joining the shared automaton while a process warms up)."""
-    spaced, marks, dropped = _spaced(text)
-    found = matcher.found(spaced, text)
-    if found is None or not marks:
-        return None if found is None else sorted(found)
-    placed = set()
-    for p in found:
-        i = bisect_right(marks, p)
-        before = dropped[i - 1] if i else 0
-        if i and marks[i - 1] == p:  # a long run, written as one space: all of it
-            placed.update(range(p + (dropped[i - 2] if i > 1 else 0), p + before + 1))
-        else:
-            placed.add(p + before)
-    return sorted(placed)
-
-
 @dataclass(frozen=True)
 class Family:
     """One vocabulary list, compiled: its guarded alternation, what a span search needs, and
@@ -348,7 +175,7 @@ class Family:
     regex: re.Pattern | None
     reach: int | None
     needles: tuple[str, ...] | None = None
-    matcher: _OwnStarts | _SharedSlot | None = None
+    matcher: OwnStarts | SharedSlot | None = None
 
     def matches(self, text: str, first_only: bool = False) -> list[re.Match]:
         """What `regex.finditer(text)` gives (its first match only, with `first_only`)."""
@@ -356,7 +183,7 @@ class Family:
             return []
         starts = None
         if self.matcher is not None and len(text) >= _SHORT_TEXT:
-            starts = _candidates(self.matcher, text)
+            starts = candidates(self.matcher, text)
         if starts is None:
             if not self.may_match(text):
                 return []
@@ -396,7 +223,7 @@ def family(phrases: tuple[str, ...]) -> Family:
     regex = re.compile(f"{_guard(kept)}(?:{alternation})", re.M)
     reaches = [_reach(p) for p in kept]
     reach_ = None if None in reaches else max(reaches)
-    return Family(regex, reach_, _needles(kept), _matcher(_starts_of(kept)))
+    return Family(regex, reach_, _needles(kept), matcher(_starts_of(kept)))
 
 
 # The vocabulary lists and tables are loaded once and never changed: one seen before is found

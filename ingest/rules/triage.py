@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ingest.directory import Directory, MemoryDirectory
 from ingest.model import Content, Decision
-from ingest.reading.phrase_scan import warming_up
+from ingest.reading.phrase_starts import warming_up
 from ingest.rules.category import categorize
 from ingest.rules.identity import identify
 from ingest.rules.language import detect_language

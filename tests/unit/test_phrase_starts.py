@@ -14,17 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.reading.phrase_scan import (
+from ingest.reading.phrase_scan import _SHORT_TEXT, family, find_phrases, has_phrase, mask
+from ingest.reading.phrase_starts import (
     _SHARED,
-    _SHORT_TEXT,
-    _candidates,
-    _OwnStarts,
-    _SharedSlot,
-    _spaced,
-    family,
-    find_phrases,
-    has_phrase,
-    mask,
+    OwnStarts,
+    SharedSlot,
+    candidates,
+    spaced,
     warming_up,
 )
 from tests.unit.test_phrase_needles import LISTS, WORDS
@@ -129,10 +125,10 @@ def test_a_start_after_whitespace_runs_is_placed_back_where_it_is_in_the_text(sp
     start = text.index("serveur")
     matcher = family(phrases).matcher
     _SHARED.build()  # held now, not after enough scans have asked for it
-    assert start in _candidates(matcher, text)
+    assert start in candidates(matcher, text)
     assert [m.start() for m in find_phrases(text, phrases)] == [start]
-    spaced, _, _ = _spaced(text)
-    assert "serveur en panne" in spaced and len(spaced) <= len(text)
+    flat, _, _ = spaced(text)
+    assert "serveur en panne" in flat and len(flat) <= len(text)
 
 
 def test_a_start_that_begins_with_a_whitespace_run_is_tried_anywhere_in_it():
@@ -148,7 +144,7 @@ def test_lists_joining_the_shared_automaton_late_are_found_before_and_after_it_i
     late = [(f"mot{n} inconnu", "serveur tout neuf", f"panne complete {n}") for n in range(40)]
     held_before = _SHARED.built[1]
     for phrases in late * 3:  # asked again and again: rebuilt once asked for enough times
-        assert isinstance(family(phrases).matcher, _SharedSlot)
+        assert isinstance(family(phrases).matcher, SharedSlot)
         assert [m.span() for m in find_phrases(text, phrases)] == by_regex(text, phrases) != []
     assert _SHARED.built[1] >= held_before + len(late)
 
@@ -158,12 +154,12 @@ def test_while_warming_up_lists_are_scanned_by_their_regex_and_the_automaton_bui
     lists = [(f"disque plein depuis {n}", "disque plein", f"autre {n}") for n in range(5)]
     with warming_up():
         for phrases in lists:
-            assert _candidates(family(phrases).matcher, text) is None  # not held yet
+            assert candidates(family(phrases).matcher, text) is None  # not held yet
             assert [m.span() for m in find_phrases(text, phrases)] == by_regex(text, phrases)
     for phrases in lists:  # held now, without another build
-        assert _candidates(family(phrases).matcher, text) is not None
+        assert candidates(family(phrases).matcher, text) is not None
 
 
 def test_a_list_with_a_start_of_one_or_two_characters_has_an_automaton_of_its_own():
-    assert isinstance(family(("a plus de service", "n/a", "ko")).matcher, _OwnStarts)
-    assert isinstance(family(("plus de service", "hors service")).matcher, _SharedSlot)
+    assert isinstance(family(("a plus de service", "n/a", "ko")).matcher, OwnStarts)
+    assert isinstance(family(("plus de service", "hors service")).matcher, SharedSlot)
