@@ -16,13 +16,13 @@ from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
 from workers.pids import claimant
 from workers.running.runtime import Runtime
+from workers.store.records import PAGE_CLAIMED
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
 
 log = logging.getLogger("guichet.page")
 PAGES, TICKETS = PageRow.__table__, TicketRow.__table__
 DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
-PAGE_CLAIMED = "page-claimed"
 
 
 def seconds_until_due(rt: Runtime, page_id: int) -> float:

@@ -14,11 +14,10 @@ from sqlalchemy import select, update
 from ingest.queueing import enqueue_intake
 from workers import metrics, recovery
 from workers.acks.retrying import chain_alive
-from workers.paging import PAGE_CLAIMED
 from workers.pids import alive
 from workers.running.runtime import Runtime
 from workers.store.journal import SqlJournal, storable
-from workers.store.records import ACK_CLAIMED
+from workers.store.records import ACK_CLAIMED, PAGE_CLAIMED
 from workers.store.schema import AckRow, EventRow, PageRow, TicketRow
 from workers.store.tickets import event
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest.reading.normalize import fold
-from ingest.reading.phrase_starts import OwnStarts, SharedSlot, candidates, matcher
+from ingest.reading.phrase_starts import OwnStarts, SharedSlot, candidates, matcher_for
 from ingest.reading.regex_prefixes import prefixes
 
 REGEX_PREFIX = "re:"
@@ -223,7 +223,7 @@ def family(phrases: tuple[str, ...]) -> Family:
     regex = re.compile(f"{_guard(kept)}(?:{alternation})", re.M)
     reaches = [_reach(p) for p in kept]
     reach_ = None if None in reaches else max(reaches)
-    return Family(regex, reach_, _needles(kept), matcher(_starts_of(kept)))
+    return Family(regex, reach_, _needles(kept), matcher_for(_starts_of(kept)))
 
 
 # The vocabulary lists and tables are loaded once and never changed: one seen before is found

@@ -39,7 +39,7 @@ class OwnStarts:
     def __init__(self, starts: set[str]):
         self.automaton = _automaton({start: len(start) - 1 for start in starts})
 
-    def found(self, flat: str, text: str) -> set[int]:
+    def found(self, flat: str) -> set[int]:
         return {end - back for end, back in self.automaton.iter(flat)}
 
 
@@ -107,28 +107,30 @@ def warming_up():
 
 
 @lru_cache(maxsize=16)
-def _shared_hits(text: str, built: tuple) -> dict[int, list[int]]:
-    """Where each list of the shared automaton has a start, in the spaced text."""
+def _shared_hits(flat: str, built: tuple) -> dict[int, list[int]]:
+    """Where each list of the shared automaton has a start in a spaced text: one pass for all."""
     hits: dict[int, list[int]] = {}
-    for end, (back, slots) in built[0].iter(spaced(text)[0]):
+    for end, (back, slots) in built[0].iter(flat):
         for slot in slots:
             hits.setdefault(slot, []).append(end - back)
     return hits
 
 
 class SharedSlot:
+    """A list's place in the shared automaton."""
+
     def __init__(self, slot: int):
         self.slot = slot
 
-    def found(self, flat: str, text: str) -> set[int] | None:
+    def found(self, flat: str) -> set[int] | None:
         built = _SHARED.holding(self.slot)
-        return None if built is None else set(_shared_hits(text, built).get(self.slot, ()))
+        return None if built is None else set(_shared_hits(flat, built).get(self.slot, ()))
 
 
 _OWN_BELOW = 3  # a list with a start shorter than this gets an automaton of its own
 
 
-def matcher(starts: set[str] | None):
+def matcher_for(starts: set[str] | None) -> OwnStarts | SharedSlot | None:
     """How the starts of a list are found (None: they are not known, the regex scans alone)."""
     if not starts:
         return None
@@ -172,15 +174,17 @@ def _runs(regex: re.Pattern, text: str) -> tuple[list[int], list[int]]:
     return marks, dropped
 
 
-def candidates(matcher, text: str) -> list[int] | None:
+def candidates(matcher: OwnStarts | SharedSlot, text: str) -> list[int] | None:
     """Positions of the text (in order) where one of the matcher's starts occurs: a superset of
     where the list's regex can match, since every match begins with one of them. A start that
     begins with a whitespace run may begin anywhere in it: every position of the run is kept.
     None: not known yet (a list joining the shared automaton while a process warms up)."""
     flat, marks, dropped = spaced(text)
-    found = matcher.found(flat, text)
-    if found is None or not marks:
-        return None if found is None else sorted(found)
+    found = matcher.found(flat)
+    if found is None:
+        return None
+    if not marks:  # no run longer than one character: the spaced text's positions are the text's
+        return sorted(found)
     placed = set()
     for p in found:
         i = bisect_right(marks, p)

@@ -28,6 +28,7 @@ MESSAGES = "guichet.messages"  # session.info key: the messages this session wro
 TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the commit
 ACKS = AckRow.__table__
 ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
+PAGE_CLAIMED = "page-claimed"  # event kind: who took an on-call page to send, and when
 
 
 @dataclass
