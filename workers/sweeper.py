@@ -105,6 +105,8 @@ def _abandoned_pages(rt: Runtime, grace: timedelta) -> int:
         ).all()
         flagged = []
         for page in sending:
+            # A ticket has one page at most (pages.ticket_id is unique): its last claim line
+            # on the ticket is this page's.
             why = _why_abandoned(session, EventRow.ticket_id == page.ticket_id, PAGE_CLAIMED, grace)
             if why is None:
                 continue
