@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ingest.config_files import config_dir
 from tests.support.mail import customer_mail, send
-from tests.support.processes import Role, smtp_listener
+from tests.support.processes import Role, smtp_listener, wait_smtp
 from tests.support.services import free_port
 from tests.support.stack import Stack, stack_settings
 from tests.support.web import PartnerClient, request_payload
@@ -69,6 +69,7 @@ def tree(tmp_path, database_url, redis_url, sink):
             pass
         assert time.monotonic() < deadline, role.log()[-3000:]
         time.sleep(0.2)
+    wait_smtp(role, settings, timeout=max(1.0, deadline - time.monotonic()))  # its own role
     yield settings, url, PartnerClient(url, "reseller", secret), role
     assert role.stop() == 0, role.log()[-3000:]
 

@@ -129,19 +129,27 @@ def smtp_listener(
     settings: Settings, log_dir: Path, timeout: float = 30, env: dict[str, str] | None = None
 ) -> Role:
     role = Role("smtp", settings, log_dir, env=env).start()
+    try:
+        return wait_smtp(role, settings, timeout)
+    except RuntimeError:
+        role.stop()
+        raise
+
+
+def wait_smtp(role: Role, settings: Settings, timeout: float = 30) -> Role:
+    """Wait until the role (`guichet smtp`, or `guichet run` with its SMTP role) answers SMTP."""
     host, _, port = settings.smtp_listen.rpartition(":")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not role.alive():
-            raise RuntimeError(f"guichet smtp exited:\n{role.log()[-3000:]}")
+            raise RuntimeError(f"guichet {role.role} exited:\n{role.log()[-3000:]}")
         try:
             with smtplib.SMTP(host, int(port), timeout=2) as smtp:
                 smtp.noop()
                 return role
         except OSError:
             time.sleep(0.1)
-    role.stop()
-    raise RuntimeError(f"guichet smtp did not listen in {timeout}s:\n{role.log()[-3000:]}")
+    raise RuntimeError(f"guichet {role.role} did not listen in {timeout}s:\n{role.log()[-3000:]}")
 
 
 class RestartableRedis:
