@@ -170,13 +170,23 @@ class Server:
         self.setup_database(url)
         return ["--home", str(self.home), "--database-url", url, "--redis-url", self.redis.url]
 
-    def cpu(self) -> float:
-        """CPU seconds used so far by the served process, its children (parsers) and its
-        Redis: the server's side of the run, whatever the client costs."""
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the served process itself ("edge": its event loop and
+        threads), its children ("children": the parser processes) and its Redis: the
+        server's side of the run, whatever the client costs."""
         import proc_cpu
 
-        roots = [self.process.pid] + ([self.redis.process.pid] if self.redis else [])
-        return sum(p.own + p.reaped for root in roots for p in proc_cpu.tree(root).values())
+        def used(procs) -> float:
+            return sum(p.own + p.reaped for p in procs)
+
+        served = proc_cpu.tree(self.process.pid)
+        parts = {
+            "edge": used(p for p in served.values() if p.pid == self.process.pid),
+            "children": used(p for p in served.values() if p.pid != self.process.pid),
+        }
+        if self.redis:
+            parts["redis"] = used(proc_cpu.tree(self.redis.process.pid).values())
+        return parts
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -235,9 +245,12 @@ def measure(
             asyncio.run(drive(server.port, warmup, 2, time.monotonic() + 60, lambda n: None))
             progress = Progress(target + label, len(items), args.json)
             deadline = time.monotonic() + args.timeout
-            before = server.cpu()
+            before, client_before = server.cpu(), time.process_time()
             outcome = asyncio.run(drive(server.port, items, args.concurrency, deadline, progress))
-            outcome["server_cpu_s"] = server.cpu() - before
+            outcome["client_cpu_s"] = time.process_time() - client_before
+            after = server.cpu()
+            outcome["server_cpu_parts_s"] = {k: after[k] - before[k] for k in after}
+            outcome["server_cpu_s"] = sum(outcome["server_cpu_parts_s"].values())
         finally:
             server.stop()
     return outcome
@@ -272,6 +285,12 @@ def summarise(
         "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
         # The server's CPU (its process tree and its Redis) per item, in ms.
         "cpu_ms": round(outcome["server_cpu_s"] * 1000 / sent, 2) if sent else None,
+        # The same, per part (edge process, its children, Redis), and the client's own.
+        "cpu_parts_ms": {
+            part: round(seconds * 1000 / sent, 2) if sent else None
+            for part, seconds in outcome["server_cpu_parts_s"].items()
+        },
+        "client_cpu_ms": round(outcome["client_cpu_s"] * 1000 / sent, 2) if sent else None,
         f"non_{ok}": sum(n for code, n in outcome["codes"].items() if code != ok),
         "codes": {str(k): v for k, v in sorted(outcome["codes"].items())},
         "errors": outcome["errors"][:5],
@@ -296,6 +315,17 @@ def best_of_rounds(
 
 def table_line(first: str, cells) -> str:
     return f"{first:<10}" + "".join(f"{c:>10}" for c in cells)
+
+
+def cpu_parts_lines(rows: list[dict], unit: str) -> list[str]:
+    """Under a table: where each target's CPU per item went, and the client's own."""
+    lines = []
+    for r in rows:
+        if "cpu_parts_ms" not in r:
+            continue
+        parts = ", ".join(f"{part} {ms}" for part, ms in r["cpu_parts_ms"].items())
+        lines.append(f"{r['target']:<10}  cpu ms per {unit}: {parts}; client {r['client_cpu_ms']}")
+    return lines
 
 
 def report(rounds: int, as_json: bool, rows: list[dict], load: dict, print_table) -> None:

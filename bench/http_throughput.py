@@ -187,6 +187,8 @@ def print_table(rows: list[dict]) -> None:
         print(common.table_line(r["target"], (*cells, r["non_202"])))
         if r["errors"] or r["non_202"]:
             print(f"{'':<10}  codes: {r['codes']} errors: {r['errors']}")
+    for line in common.cpu_parts_lines(rows, "request"):
+        print(line)
 
 
 def main() -> None:

@@ -264,6 +264,8 @@ def print_table(rows: list[dict]) -> None:
         print(common.table_line(r["target"], (*cells, r["non_250"])))
         if r["errors"]:
             print(f"{'':<10}  errors: {r['errors']}")
+    for line in common.cpu_parts_lines(rows, "message"):
+        print(line)
 
 
 def main() -> None:

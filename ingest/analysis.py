@@ -14,6 +14,7 @@ from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.reading import mime
 from ingest.rules.triage import decide, warm_up
+from ingest.stored_json import StoredJSON, stored_json
 
 
 @dataclass
@@ -39,6 +40,16 @@ class Analysis:
     content: Content | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)
+    # Set by a parser process (`for_the_listener`): the JSON the journal stores, encoded there.
+    stored: StoredJSON | None = None
+
+
+def for_the_listener(analysis: Analysis) -> Analysis:
+    """The analysis as a parser process hands it back: the decision and content encoded for the
+    journal, and the content's objects left behind (the listener stores them, never reads them)."""
+    analysis.stored = stored_json(analysis.decision, analysis.content)
+    analysis.content = None
+    return analysis
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,7 @@ def init_process(directory_factory: Callable[[], Directory], rules: Rules) -> No
 
 
 def analyse_in_process(method: str, *args) -> Analysis:
-    """Run `Analyser.<method>(*args)` with this process's analyser ("mail" or "content")."""
+    """Run `Analyser.<method>(*args)` with this process's analyser ("mail" or "content"), its
+    result ready for the listener's journal."""
     assert _analyser is not None, "init_process was not run in this process"
-    return getattr(_analyser, method)(*spool.taken(args))
+    return for_the_listener(getattr(_analyser, method)(*spool.taken(args)))

@@ -16,7 +16,7 @@ from ingest.analysis import Analysis, Envelope
 from ingest.commit_thread import CommitThread
 from ingest.directory import DirectoryUnavailable
 from ingest.idempotency_keys import KeyClaim, OnceKey, Remembered
-from ingest.queueing import enqueue_intake, queue_for
+from ingest.queueing import enqueue_intakes, queue_for
 
 log = logging.getLogger("guichet.intake")
 
@@ -142,7 +142,7 @@ class Intake:
         what its key has recorded already (nothing stored, nothing queued)."""
         stored = self._store([(i, env, raw, a, claim) for i, raw, env, a, _, claim in jobs])
         failed: list[str | Remembered | None] = []
-        broker_down = None
+        to_queue: list[tuple[int, str, str]] = []  # (place in `failed`, intake id, queue)
         for (intake_id, *_, queue, _), error in zip(jobs, stored, strict=True):
             if isinstance(error, Remembered):
                 failed.append(error)
@@ -155,22 +155,17 @@ class Intake:
                 )
                 failed.append("journal")
                 continue
-            if broker_down is not None:  # not tried again: each would wait for the same timeout
-                log.warning(
-                    "intake stored but not queued: %s", broker_down, extra={"intake_id": intake_id}
-                )
-                failed.append("queue")
-                continue
-            try:
-                enqueue_intake(self.broker, intake_id, queue)
-            except Exception as exc:
+            to_queue.append((len(failed), intake_id, queue))
+            failed.append(None)
+        queued = enqueue_intakes(self.broker, [(i, q) for _, i, q in to_queue]) if to_queue else []
+        for (place, intake_id, _), error in zip(to_queue, queued, strict=True):
+            if error is not None:
                 # Stored but not queued: the sender retries (the worker recognises the
                 # duplicate) and the sweeper enqueues this one if the sender never does.
-                broker_down = exc
-                log.warning("intake stored but not queued: %s", exc, extra={"intake_id": intake_id})
-                failed.append("queue")
-                continue
-            failed.append(None)
+                log.warning(
+                    "intake stored but not queued: %s", error, extra={"intake_id": intake_id}
+                )
+                failed[place] = "queue"
         return failed
 
     def _store(self, items: list[tuple]) -> list[Exception | Remembered | None]:

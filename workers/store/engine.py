@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
+from ingest.stored_json import json_column_text
 from workers.store.private_files import private_dir, private_file
 from workers.store.sqlite_turns import PATIENCE, connection_factory
 
@@ -31,12 +32,14 @@ def make_engine(url: str) -> Engine:
             private_dir(Path(path).parent)
             private_file(path)  # 0600 before SQLite opens it; its WAL and SHM follow its mode
             connect_args["factory"] = connection_factory(path)  # writers take turns
-        engine = create_engine(url, connect_args=connect_args)
+        engine = create_engine(url, connect_args=connect_args, json_serializer=json_column_text)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=json_column_text
+    )
 
 
 @lru_cache(maxsize=8)

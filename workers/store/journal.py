@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.analysis import Analysis, Envelope
 from ingest.idempotency_keys import KeyClaim, Remembered
-from ingest.model import Content, content_from_dict, content_to_dict
+from ingest.model import Content, content_from_dict
 from ingest.reading.contents import content_from
+from ingest.stored_json import content_json, decision_json
 from workers.store.group_commit import GroupCommit
 from workers.store.idempotency import claim_keys
 from workers.store.schema import EventRow, IntakeRow, utcnow
@@ -36,6 +36,10 @@ INSERT_INTAKES, INSERT_EVENTS = insert(INTAKES), insert(EVENTS)
 def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Analysis) -> dict:
     """The intake row as the edge stores it, before any worker has seen it."""
     urgent = analysis.decision.urgency.level == "urgent"
+    # Encoded by the parser process that analysed it; here only for an analysis made in this
+    # process (a review, a parser that died, in-process analysis).
+    stored = analysis.stored
+    decision = stored.decision if stored else decision_json(analysis.decision)
     return {
         "id": intake_id,
         "channel": envelope.channel,
@@ -49,30 +53,16 @@ def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Anal
         "dedup_key": analysis.dedup_key,
         "partner": envelope.partner,
         "source": storable((envelope.source or "")[:200]) or None,
-        "decision": analysis.decision.to_dict(),
-        "content": stored_content(analysis.content),
+        "decision": decision,
+        "content": stored.content if stored else content_json(analysis.content),
         "queue": "tickets.urgent" if urgent else "tickets.routine",
         "status": "received",
         "error": storable(analysis.error),
     }
 
 
-def stored_content(content: Content | None) -> dict | None:
-    """What the edge read, to store beside the raw bytes; None (the worker parses the raw
-    again) when there is nothing, or text a JSON column may refuse (NUL, lone surrogates)."""
-    if content is None:
-        return None
-    data = content_to_dict(content)
-    try:
-        text = json.dumps(data, ensure_ascii=False)
-        text.encode("utf-8")  # a lone surrogate fails here
-    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
-        return None
-    return None if "\\u0000" in text else data  # PostgreSQL's text refuses NUL
-
-
 def intake_content(intake: IntakeRow) -> Content:
-    """The request as the edge read it (`stored_content`), else read again from the raw bytes
+    """The request as the edge read it (`ingest.stored_json.content_json`), else read again from the raw bytes
     (older rows, text a JSON column may refuse, a copy of a shape this version does not know)."""
     if intake.content is not None:
         try:

@@ -1,0 +1,92 @@
+"""The journal's JSON columns, encoded by the parser process that analysed the request
+(`ingest.stored_json`), hold the same data as when the listener encoded them itself, on SQLite
+and PostgreSQL; and the worker reads the request back from them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ingest.analysis import Analyser, Analysis, Envelope, Rules, for_the_listener
+from ingest.model import content_to_dict
+from ingest.stored_json import JSONText, json_column_text
+from tests.unit.intake_fixtures import demo_directory
+from workers.store.engine import session_factory
+from workers.store.journal import SqlJournal, intake_content
+from workers.store.migrate import upgrade
+from workers.store.schema import IntakeRow
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+ENVELOPE = Envelope(
+    "smtp", "client@example.org", ["support@dri.example"], datetime(2026, 12, 7, 9, tzinfo=UTC)
+)
+# A NUL in the text: the content cannot be stored (PostgreSQL refuses it), the decision can.
+WITH_NUL = (
+    b"From: a@example.org\r\nSubject: x\r\n\r\nClient 20481, a\x00b, le site est en panne\r\n"
+)
+
+
+def _mails() -> list[bytes]:
+    return [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))[:12]] + [WITH_NUL]
+
+
+def _analyse(raw: bytes) -> Analysis:
+    analyser = Analyser(demo_directory(), Rules(urgent_addresses=("urgent@dri.example",)))
+    return analyser.mail(raw, ENVELOPE)
+
+
+def _rows(url: str, encoded: bool) -> list[tuple]:
+    """Every mail recorded by the journal, analysed here (`encoded`: as a parser process hands
+    it back); the columns read back, and the request the worker reads from them."""
+    upgrade(url)
+    sessions = session_factory(url)
+    journal = SqlJournal(sessions)
+    items = []
+    for n, raw in enumerate(_mails()):
+        analysis = _analyse(raw)
+        intake_id = f"{int(encoded)}{n:031x}"
+        items.append(
+            (intake_id, ENVELOPE, raw, for_the_listener(analysis) if encoded else analysis)
+        )
+    assert journal.record_many(items) == [None] * len(items)
+    with sessions() as session:
+        ids = [item[0] for item in items]
+        rows = session.scalars(
+            select(IntakeRow).where(IntakeRow.id.in_(ids)).order_by(IntakeRow.id)
+        )
+        return [(row.decision, row.content, intake_content(row)) for row in rows]
+
+
+def test_the_columns_a_parser_encoded_hold_what_the_listener_would_have_stored(database_url):
+    encoded = _rows(database_url, encoded=True)
+    assert encoded == _rows(database_url, encoded=False)
+    for n, raw in enumerate(_mails()):
+        analysis = _analyse(raw)
+        decision, content, read_back = encoded[n]
+        assert decision == json.loads(json.dumps(analysis.decision.to_dict()))
+        if b"\x00" in raw:
+            assert content is None  # the worker reads this one from the raw bytes
+        else:
+            assert content == json.loads(json.dumps(content_to_dict(analysis.content)))
+        assert read_back == analysis.content
+
+
+def test_the_listener_gets_text_not_the_content_objects():
+    analysis = for_the_listener(_analyse(_mails()[0]))
+    assert analysis.content is None
+    assert isinstance(analysis.stored.decision, JSONText)
+    assert isinstance(analysis.stored.content, JSONText)
+    assert (
+        json.loads(analysis.stored.decision)["urgency"]
+        == json.loads(json.dumps(analysis.decision.to_dict()))["urgency"]
+    )
+
+
+@pytest.mark.parametrize("value", [{"a": "é"}, [1, 2], "text", None])
+def test_a_json_column_encodes_anything_else_as_before(value):
+    assert json_column_text(value) == json.dumps(value)
+    assert json_column_text(JSONText('{"a": "é"}')) == '{"a": "é"}'
