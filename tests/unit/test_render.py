@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import unicodedata
 from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workers.acks.live import TemplateSet
 from workers.acks.render import (
@@ -20,6 +23,7 @@ from workers.acks.render import (
     templates_dir,
 )
 from workers.acks.scenarios import Spec, find_instant, make_context, scenario_cases
+from workers.acks.wrapping import _flush, _reflowed, wrap_text
 from workers.escalation.policy import default_policy
 
 POLICY = default_policy()
@@ -187,3 +191,39 @@ def test_a_broken_set_at_start_is_refused_with_its_problems(tmp_templates):
 def test_the_templates_directory_can_be_overridden(monkeypatch, tmp_path):
     monkeypatch.setenv("GUICHET_TEMPLATES_DIR", str(tmp_path))
     assert templates_dir() == tmp_path
+
+
+def _subject_reference(text: str) -> str:
+    """clean_subject as specified, a character at a time (no shortcut for printable text)."""
+    kept = ""
+    for char in text:
+        kind = unicodedata.category(char)
+        kept += " " if kind in ("Cc", "Zl", "Zp") else "" if kind == "Cf" else char
+    line = " ".join(kept.split())
+    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1].rstrip() + "…"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_a_subject_is_cleaned_the_same_whether_printable_or_not(text):
+    assert clean_subject(text) == _subject_reference(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from("ab é«»:;?!-•*1234567890€+[]#.\t"), max_size=120), max_size=8
+    ).map("\n".join)
+)
+def test_a_paragraph_reflowed_from_memory_is_what_a_fresh_reflow_gives(text):
+    """The acknowledgements' paragraphs are reflowed once and remembered (`_reflowed`): a
+    remembered result is the one a reflow of the same text gives, and stays so when a
+    caller changes the list it got."""
+    first = wrap_text(text)
+    again = wrap_text(text)  # from memory
+    _reflowed.cache_clear()
+    assert wrap_text(text) == first == again
+    lines = text.split("\n")
+    got = _flush(lines, "", 72)
+    got.append("changed by the caller")
+    assert _flush(lines, "", 72) == got[:-1]

@@ -139,7 +139,8 @@ def _zone_filter(ctx, value):
 
 def clean_subject(text: str, limit: int = SUBJECT_MAX) -> str:
     """One header-safe line: control and line-separator characters gone, spaces collapsed."""
-    kept = "".join(_subject_char(c) for c in text)
+    # A printable text holds none of the characters to replace (the check is one C loop).
+    kept = text if text.isprintable() else "".join(_subject_char(c) for c in text)
     line = " ".join(kept.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from functools import lru_cache
 
 WIDTH = 72
 _ITEM = re.compile(r"^(\s*)([-*•]|\d+[.)])\s+")
@@ -55,8 +56,15 @@ def _kind(line: str) -> str:
 
 
 def _flush(lines: list[str], indent: str, width: int) -> list[str]:
-    if not lines:
-        return []
+    return list(_reflowed(tuple(lines), indent, width)) if lines else []
+
+
+# Most paragraphs of an acknowledgement are the template's own words, the same in every
+# acknowledgement of a kind (what happens next, the fees, the hours): reflowed once, not per
+# mail (the reflow was a third of the rendering's CPU). A paragraph with a customer's words
+# in it is reflowed as before, and the least recently used are forgotten.
+@lru_cache(maxsize=2048)
+def _reflowed(lines: tuple[str, ...], indent: str, width: int) -> tuple[str, ...]:
     first = lines[0]
     lead = first[: len(first) - len(first.lstrip())]
     words = " ".join([first.strip(), *lines[1:]])
@@ -71,4 +79,4 @@ def _flush(lines: list[str], indent: str, width: int) -> list[str]:
         break_long_words=False,
         break_on_hyphens=False,
     )
-    return [w.replace(_GLUE, " ") for w in wrapped]
+    return tuple(w.replace(_GLUE, " ") for w in wrapped)
