@@ -202,3 +202,22 @@ def test_guidance_matches_the_policy_table(
     assert guidance.incidents_url == policy.incidents_url
     assert guidance.portal_url == policy.portal_url
     assert guidance.received_at.tzinfo == policy.timezone
+
+
+def test_a_remembered_guidance_is_the_one_worked_out_afresh():
+    """guidance_for remembers its last answers: the same instant in another zone gets the
+    same guidance, and another policy (a reloaded config) never gets this one's."""
+    from dataclasses import replace
+
+    from workers.escalation.guidance import _remembered
+
+    at = datetime(2026, 3, 3, 21, 10, tzinfo=PARIS)
+    args = {"urgent": True, "verified": True, "coverage": "business", "gti": GTI["4h"]}
+    _remembered.cache_clear()
+    fresh = guidance_for(at, **args)
+    assert guidance_for(at.astimezone(UTC), **args) == fresh
+    assert _remembered.cache_info().hits == 1
+    other = replace(default_policy(), incidents_url="https://status.other.example/")
+    assert guidance_for(at, policy=other, **args).incidents_url == "https://status.other.example/"
+    _remembered.cache_clear()
+    assert guidance_for(at, **args) == fresh

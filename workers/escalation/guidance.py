@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from workers.escalation.calendar import (
     Window,
@@ -84,10 +85,38 @@ def guidance_for(
 
     `urgent` means urgent *and eligible* (dedicated service): the caller has already
     downgraded an ineligible urgent request to routine.
+
+    A pure function of its arguments, remembered for the last requests: a filing works it out
+    for its plan (page time, deadline) and its acknowledgement again, a moment later, for the
+    wording (two calendar walks of 0.1-0.2 ms each, now one).
     """
     policy = policy or default_policy()
     if received_at.tzinfo is None or received_at.utcoffset() is None:
         raise ValueError(f"received_at {received_at!r} is naive; pass an aware datetime")
+    return _remembered(received_at, urgent, verified, coverage, gti, _Same(policy))
+
+
+class _Same:
+    """A policy as a cache key, by identity (its tables are not hashable); the cache holds it,
+    so its identity is not reused while the entry lives."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+
+    def __hash__(self) -> int:
+        return id(self.policy)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Same) and other.policy is self.policy
+
+
+@lru_cache(maxsize=1024)
+def _remembered(
+    received_at: datetime, urgent: bool, verified: bool, coverage: str, gti: timedelta, same: _Same
+) -> Guidance:
+    policy = same.policy
     received = received_at.astimezone(policy.timezone)
     work_starts = next_covered(received, coverage, policy=policy)
     # Compared as instants: same-zone datetimes would compare wall clocks and ignore `fold`.
