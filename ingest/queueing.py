@@ -76,7 +76,8 @@ class WakingRedisBroker(RedisBroker):
         for message in messages:
             message = message.copy(options={"redis_message_id": str(uuid4())})
             self.emit_before("enqueue", message, None)
-            # The arguments Dramatiq's broker gives its dispatch script for "enqueue".
+            # The arguments Dramatiq's broker gives its dispatch script for "enqueue" (should a
+            # new Dramatiq change them, tests/unit/test_batched_enqueue.py's consumer fails).
             args = (
                 "enqueue",
                 current_millis(),
@@ -98,6 +99,7 @@ class WakingRedisBroker(RedisBroker):
         except redis.RedisError as exc:
             return [exc] * len(messages)
         outcomes: list[Exception | None] = []
+        # The wake tokens' replies come after the messages': not zipped.
         for original, message, reply in zip(messages, sent, replies, strict=False):
             if isinstance(reply, redis.exceptions.NoScriptError):
                 outcomes.append(self._enqueue_one(original))

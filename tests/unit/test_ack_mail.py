@@ -19,9 +19,11 @@ RENDERED = RenderedAck(
 )
 
 
-def _compose(recipient="anne.legoff@armor-logistique.fr", in_reply_to="m1@client.example"):
+def _compose(
+    recipient="anne.legoff@armor-logistique.fr", in_reply_to="m1@client.example", rendered=RENDERED
+):
     return compose(
-        RENDERED,
+        rendered,
         sender="support@dri.example",
         recipient=recipient,
         message_id="ack-7.100042@dri.example",
@@ -100,19 +102,7 @@ def test_the_bytes_written_are_those_of_the_standard_generator(subject, referenc
 def test_any_text_comes_back_from_the_quoted_printable_parts_as_rendered(text, html):
     """Long lines, trailing spaces and tabs, "=", a lone ".", characters of every width: the
     parts are encoded by `binascii`, and a reader decodes them to the rendered text."""
-    rendered = RenderedAck("Sujet", text, html + "\n" if html else "")
-    raw = wire_bytes(
-        compose(
-            rendered,
-            sender="support@dri.example",
-            recipient="anne@example.fr",
-            message_id="ack-1.2@dri.example",
-            in_reply_to="",
-            references=[],
-            language="fr",
-            sent_at=datetime(2026, 12, 6, 21, 0, tzinfo=UTC),
-        )
-    )
+    raw = wire_bytes(_compose(rendered=RenderedAck("Sujet", text, html + "\n" if html else "")))
     assert raw.isascii() and max(len(line) for line in raw.split(b"\n")) <= 78
     read = message_from_bytes(raw, policy=policy.default)
     assert read.get_body(("plain",)).get_content() == text
@@ -123,16 +113,7 @@ def test_any_text_comes_back_from_the_quoted_printable_parts_as_rendered(text, h
 def test_every_header_but_the_subject_is_one_line():
     """Written as they are, not folded (the boundary is short enough for its line)."""
     subject = "[DRI #100042] Accusé de réception : " + "un sujet très long " * 8
-    message = compose(
-        RenderedAck(subject, RENDERED.text, RENDERED.html),
-        sender="support@dri.example",
-        recipient="anne.legoff@armor-logistique.fr",
-        message_id="ack-7.100042@dri.example",
-        in_reply_to="m1@client.example",
-        references=["m0@client.example"],
-        language="fr",
-        sent_at=datetime(2026, 12, 6, 21, 0, tzinfo=UTC),
-    )
+    message = _compose(rendered=RenderedAck(subject, RENDERED.text, RENDERED.html))
     folded, name = set(), None
     for line in wire_bytes(message).split(b"\n\n", 1)[0].split(b"\n"):
         if line[:1] in (b" ", b"\t"):

@@ -1,4 +1,5 @@
-"""Instructions per request of the analysis (parse + identify + classify), counted by valgrind.
+"""Instructions per request of the analysis (parse + identify + classify) and of the
+acknowledgement (render + compose + bytes), counted by valgrind.
 
 Why counts: on a shared virtual machine the pace of the same code swings by 2x within minutes,
 so a change of 10-30 % in the parsers' CPU is lost in the spread of timed runs. `valgrind
@@ -11,14 +12,19 @@ What is counted, in a child process under callgrind, for each kind of request:
             each with a distinct text, so that no cache helps
   small     Analyser.mail() on the e2e bench's 5-6 KB mails (e2e_throughput.py --corpora small)
   large     Analyser.mail() on its ~50 KB mails with attachments
+  ack       the worker's acknowledgement: the shipped templates rendered (subject, text, HTML)
+            for every scenario of the template matrix in turn (French and English, each with
+            a ticket number of its own), composed, and made into the bytes the outbox writes
 
 beside the baseline of the same requests: `json.loads` of the body (webhook), stdlib
-`message_from_bytes(policy=default)` + `get_body()` + its text (mail). Each child makes the
+`message_from_bytes(policy=default)` + `get_body()` + its text (mail), and for `ack` the same
+rendered text and HTML made into a mail by the standard library's own API (`EmailMessage`,
+`set_content` + `add_alternative`, `policy=default`) and its bytes. Each child makes the
 same N2 requests and handles the first N1, then the first N2 (after a warm-up of 10): the
 difference over N2 - N1 is the cost of one request, start-up and the making of the requests
 left out. PYTHONHASHSEED is fixed, so two runs of the same code give the same count.
 
-Usage: .venv/bin/python bench/analysis_instructions.py [--kinds webhook,small,large]
+Usage: .venv/bin/python bench/instructions.py [--kinds webhook,small,large,ack]
        [--counts 20,120] [--json]          (~1-2 min per kind and target; needs valgrind)
 """
 
@@ -37,12 +43,14 @@ from pathlib import Path
 
 import common  # same folder; also puts the repository on sys.path
 
-KINDS = ("webhook", "small", "large")
+KINDS = ("webhook", "small", "large", "ack")
 TARGETS = ("guichet", "baseline")
 WARM_UP = 10
 
 
-def requests_of(kind: str, count: int) -> list[bytes]:
+def requests_of(kind: str, count: int) -> list:
+    if kind == "ack":
+        return _ack_contexts(count)
     if kind == "webhook":
         import http_throughput
 
@@ -57,7 +65,70 @@ def requests_of(kind: str, count: int) -> list[bytes]:
     return [raw for _, raw in e2e_throughput.make_mails(count, kind, 1, "count")]
 
 
+def _ack_contexts(count: int) -> list[tuple[dict, str]]:
+    """(context, language) of the template matrix's scenarios in turn, each with a ticket of
+    its own (so that no paragraph naming it is rendered from memory)."""
+    import copy
+
+    from workers.acks.scenarios import scenario_cases
+
+    cases = scenario_cases(("fr", "en"))
+    made = []
+    for i in range(count):
+        case = cases[i % len(cases)]
+        context = copy.deepcopy(case.context)
+        number = str(200000 + i)
+        context["ticket"] = {**context["ticket"], "number": number, "tag": f"[DRI #{number}]"}
+        made.append((context, case.language))
+    return made
+
+
+def _ack_handler(target: str):
+    from workers.acks.mail import compose, wire_bytes
+    from workers.acks.render import CompiledSet, load_sources, templates_dir
+
+    templates = CompiledSet(load_sources(templates_dir()))
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+    def guichet(request) -> bytes:
+        rendered = templates.render(*request)
+        message = compose(
+            rendered,
+            sender="support@dri.example",
+            recipient="anne.legoff@armor-logistique.fr",
+            message_id="ack-7.100042@dri.example",
+            in_reply_to="m1@client.example",
+            references=[],
+            language=request[1],
+            sent_at=at,
+        )
+        return wire_bytes(message)
+
+    if target == "guichet":
+        return guichet
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    def baseline(text) -> bytes:
+        message = EmailMessage()
+        message["From"] = "support@dri.example"
+        message["To"] = "anne.legoff@armor-logistique.fr"
+        message["Subject"] = text.subject
+        message["Date"] = format_datetime(at)
+        message["Message-ID"] = "<ack-7.100042@dri.example>"
+        message.set_content(text.text)
+        message.add_alternative(text.html, subtype="html")
+        return message.as_bytes()
+
+    # The baseline starts from the rendered text: rendered for every request made, before any
+    # is handled, so that the render is in both counts and cancels out.
+    baseline.prepare = lambda requests: [templates.render(*request) for request in requests]
+    return baseline
+
+
 def handler(kind: str, target: str):
+    if kind == "ack":
+        return _ack_handler(target)
     if target == "baseline":
         if kind == "webhook":
             return json.loads
@@ -87,6 +158,9 @@ def handler(kind: str, target: str):
 def child(kind: str, target: str, handled: int, made: int) -> None:
     requests = requests_of(kind, WARM_UP + made)
     handle = handler(kind, target)
+    prepare = getattr(handle, "prepare", None)
+    if prepare is not None:
+        requests = prepare(requests)
     for raw in requests[: WARM_UP + handled]:
         handle(raw)
 
