@@ -46,9 +46,14 @@ class Analysis:
 
 def for_the_listener(analysis: Analysis) -> Analysis:
     """The analysis as a parser process hands it back: the decision and content encoded for the
-    journal, and the content's objects left behind (the listener stores them, never reads them)."""
-    analysis.stored = stored_json(analysis.decision, analysis.content)
-    analysis.content = None
+    journal, and the content's objects left behind (the listener stores them, never reads them).
+    Should the encoding fail, the analysis goes back as it is, and the listener's journal
+    encodes it (and meets the same failure there, as it did before parsers encoded)."""
+    try:
+        stored = stored_json(analysis.decision, analysis.content)
+    except (TypeError, ValueError):
+        return analysis
+    analysis.stored, analysis.content = stored, None
     return analysis
 
 

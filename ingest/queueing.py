@@ -149,7 +149,10 @@ def enqueue_intakes(broker: dramatiq.Broker, intakes: list[tuple[str, str]]) -> 
     messages = [intake_message(intake_id, queue) for intake_id, queue in intakes]
     enqueue_many = getattr(broker, "enqueue_many", None)
     if enqueue_many is not None:
-        return enqueue_many(messages)
+        try:
+            return enqueue_many(messages)
+        except Exception as exc:  # a middleware, a message that cannot be encoded: none queued
+            return [exc] * len(messages)
     outcomes: list[Exception | None] = []
     for message in messages:
         if outcomes and outcomes[-1] is not None:

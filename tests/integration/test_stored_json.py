@@ -90,3 +90,11 @@ def test_the_listener_gets_text_not_the_content_objects():
 def test_a_json_column_encodes_anything_else_as_before(value):
     assert json_column_text(value) == json.dumps(value)
     assert json_column_text(JSONText('{"a": "é"}')) == '{"a": "é"}'
+
+
+def test_an_analysis_that_cannot_be_encoded_goes_back_as_it_is():
+    analysis = _analyse(_mails()[0])
+    analysis.decision.trail[0].value = {1, 2}  # a set: no JSON for it
+    content = analysis.content
+    back = for_the_listener(analysis)
+    assert back.stored is None and back.content is content  # the journal encodes it, as before

@@ -115,3 +115,15 @@ def test_a_broker_without_batches_is_told_one_by_one_and_not_tried_again_once_do
     assert isinstance(outcomes[1], dramatiq.errors.ConnectionError)
     assert outcomes[2] is outcomes[1]
     assert broker.sent == 2  # the third was not tried: it would wait for the same failure
+
+
+def test_a_batch_that_cannot_be_prepared_fails_each_intake_instead_of_raising(broker, monkeypatch):
+    """Stored, not queued: each intake is told ("queue" at the edge, the sweeper enqueues it
+    later), rather than the whole batch failing as not stored."""
+
+    def refuse(*_args):
+        raise ValueError("a middleware refused the message")
+
+    monkeypatch.setattr(broker, "emit_before", refuse)
+    outcomes = enqueue_intakes(broker, BATCH)
+    assert [type(error) for error in outcomes] == [ValueError] * 3
