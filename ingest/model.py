@@ -19,7 +19,9 @@ def plain(value):
     kind = type(value)
     if kind in _AS_IS:
         return value
-    names = field_names(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None and is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
     if names is not None:
         return {name: plain(getattr(value, name)) for name in names}
     if kind is list:
@@ -33,16 +35,6 @@ def plain(value):
     if isinstance(value, dict):
         return kind((plain(k), plain(v)) for k, v in value.items())
     return copy.deepcopy(value)
-
-
-def field_names(value) -> tuple[str, ...] | None:
-    """The field names of a dataclass instance (looked up once per class); None for anything
-    else, a dataclass itself included."""
-    kind = type(value)
-    names = _FIELD_NAMES.get(kind)
-    if names is None and is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-    return names
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ class WakingRedisBroker(RedisBroker):
         The listener's commit thread enqueues a batch of intakes at once: one by one, each was a
         round trip and, with `appendfsync always`, a write to disk by Redis before the next. A
         message whose script Redis does not hold yet (a Redis started since) goes by `enqueue`,
-        which loads it; when the pipeline cannot be sent at all, every message gets that error."""
+        which loads it; when the pipeline cannot be sent at all, every message gets that error.
+        A lone message goes by `enqueue` itself: a pipeline of one saves nothing."""
         if len(messages) < 2:
             return [self._enqueue_one(message) for message in messages]
         dispatch = self.scripts["dispatch"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ingest.model import Content, Decision, field_names
+from ingest.model import Content, Decision, content_to_dict
 
 
 class JSONText(str):
@@ -39,28 +39,8 @@ class StoredJSON:
     content: JSONText | None
 
 
-def _fields(value) -> dict:
-    """`json.dumps`'s hook for what it cannot encode itself: a dataclass becomes the dict of
-    its fields, as `ingest.model.plain` makes it; anything else it cannot encode is refused,
-    as it is when `plain`'s output holds it."""
-    names = field_names(value)
-    if names is None:
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-    return {name: getattr(value, name) for name in names}
-
-
-def _json(value, ensure_ascii: bool) -> str:
-    """`json.dumps(plain(value))`, the same text, without building the plain copy first: the
-    encoder walks the lists and strings itself and asks `_fields` for each dataclass."""
-    return json.dumps(value, default=_fields, ensure_ascii=ensure_ascii)
-
-
 def decision_json(decision: Decision) -> JSONText:
-    """`decision.to_dict()` as JSON (`received_at` written in ISO 8601)."""
-    data = _fields(decision)
-    if decision.received_at is not None:
-        data["received_at"] = decision.received_at.isoformat()
-    return JSONText(_json(data, ensure_ascii=True))
+    return JSONText(json.dumps(decision.to_dict()))
 
 
 def content_json(content: Content | None) -> JSONText | None:
@@ -70,7 +50,7 @@ def content_json(content: Content | None) -> JSONText | None:
     if content is None:
         return None
     try:
-        text = _json(content, ensure_ascii=False)
+        text = json.dumps(content_to_dict(content), ensure_ascii=False)
         text.encode("utf-8")  # a lone surrogate fails here
     except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         return None

@@ -98,3 +98,15 @@ def test_an_analysis_that_cannot_be_encoded_goes_back_as_it_is():
     content = analysis.content
     back = for_the_listener(analysis)
     assert back.stored is None and back.content is content  # the journal encodes it, as before
+
+
+def test_a_request_whose_decision_cannot_be_encoded_fails_alone_in_its_batch(database_url):
+    upgrade(database_url)
+    journal = SqlJournal(session_factory(database_url))
+    bad = _analyse(_mails()[0])
+    bad.decision.trail[0].value = {1, 2}  # a set: no JSON for it
+    items = [(f"9{n:031x}", ENVELOPE, _mails()[n], _analyse(_mails()[n])) for n in range(3)]
+    items.insert(1, ("9" + "f" * 31, ENVELOPE, _mails()[0], bad))
+    outcomes = journal.record_many(items)
+    assert [o is None for o in outcomes] == [True, False, True, True]
+    assert isinstance(outcomes[1], TypeError)

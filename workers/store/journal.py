@@ -13,7 +13,7 @@ from ingest.analysis import Analysis, Envelope
 from ingest.idempotency_keys import KeyClaim, Remembered
 from ingest.model import Content, content_from_dict
 from ingest.reading.contents import content_from
-from ingest.stored_json import content_json, decision_json
+from ingest.stored_json import stored_json
 from workers.store.group_commit import GroupCommit
 from workers.store.idempotency import claim_keys
 from workers.store.schema import EventRow, IntakeRow, utcnow
@@ -38,8 +38,7 @@ def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Anal
     urgent = analysis.decision.urgency.level == "urgent"
     # Encoded by the parser process that analysed it; here only for an analysis made in this
     # process (a review, a parser that died, in-process analysis).
-    stored = analysis.stored
-    decision = stored.decision if stored else decision_json(analysis.decision)
+    stored = analysis.stored or stored_json(analysis.decision, analysis.content)
     return {
         "id": intake_id,
         "channel": envelope.channel,
@@ -53,8 +52,8 @@ def intake_values(intake_id: str, envelope: Envelope, raw: bytes, analysis: Anal
         "dedup_key": analysis.dedup_key,
         "partner": envelope.partner,
         "source": storable((envelope.source or "")[:200]) or None,
-        "decision": decision,
-        "content": stored.content if stored else content_json(analysis.content),
+        "decision": stored.decision,
+        "content": stored.content,
         "queue": "tickets.urgent" if urgent else "tickets.routine",
         "status": "received",
         "error": storable(analysis.error),
@@ -99,6 +98,15 @@ def _rows(
     )
 
 
+def _made(item: tuple) -> tuple | Exception:
+    """`_rows` of one request, or what kept them from being made (a decision with no JSON for
+    it): that request fails alone, not its whole batch."""
+    try:
+        return _rows(*item)
+    except (TypeError, ValueError) as exc:
+        return exc
+
+
 def _insert(session: Session, batch: list[tuple]) -> list[Remembered | None]:
     """Each request's rows, unless its key is recorded already (then what is recorded)."""
     connection = session.connection()
@@ -140,7 +148,9 @@ class SqlJournal:
         """`record`'s arguments for several requests, committed together (the intake's commit
         thread): each request's error, None once its rows are durable, or what its key
         recorded already (nothing stored)."""
-        return self._group.run_many([_rows(*item) for item in items])
+        made = [_made(item) for item in items]
+        committed = iter(self._group.run_many([m for m in made if not isinstance(m, Exception)]))
+        return [m if isinstance(m, Exception) else next(committed) for m in made]
 
     def orphans(self, grace: timedelta, limit: int = 500) -> list[tuple[str, str]]:
         """(id, queue) of intakes older than `grace` that never became a ticket."""
