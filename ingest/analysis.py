@@ -6,7 +6,7 @@ import hashlib
 import signal
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ingest import spool
@@ -14,7 +14,7 @@ from ingest.directory import Directory, DirectoryUnavailable
 from ingest.model import Content, Decision, Finding, Suppression
 from ingest.reading import mime
 from ingest.rules.triage import decide, warm_up
-from ingest.stored_json import StoredJSON, stored_json
+from ingest.stored_json import StoredJSON, decision_json, stored_json
 
 
 @dataclass
@@ -41,7 +41,18 @@ class Analysis:
     error: str | None = None
     extra: dict = field(default_factory=dict)
     # Set by a parser process (`for_the_listener`): the JSON the journal stores, encoded there.
+    # Whoever changes the decision afterwards goes through `adjusted`, or the change is lost.
     stored: StoredJSON | None = None
+
+
+def adjusted(analysis: Analysis, adjust: Callable[[Analysis], None]) -> Analysis:
+    """`adjust` applied to the analysis (replay: no acknowledgement, never a page), and the
+    decision's JSON that a parser process encoded before the change encoded again: the journal
+    stores the decision as adjusted, whichever way it was analysed."""
+    adjust(analysis)
+    if analysis.stored is not None:
+        analysis.stored = replace(analysis.stored, decision=decision_json(analysis.decision))
+    return analysis
 
 
 def for_the_listener(analysis: Analysis) -> Analysis:

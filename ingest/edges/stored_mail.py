@@ -14,7 +14,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Protocol
 
 from ingest import metrics
-from ingest.analysis import Analysis, Envelope
+from ingest.analysis import Analysis, Envelope, adjusted
 from ingest.edges.addresses import AddressBook
 from ingest.intake import Accepted, Intake
 from ingest.parser_pool import ParserPool
@@ -97,7 +97,7 @@ class StoredMailIntake:
         async def analyse() -> Analysis:
             analysis = await self.parser.analyse(raw, envelope)
             if self.adjust is not None:
-                self.adjust(analysis)
+                analysis = adjusted(analysis, self.adjust)
             seen.append(analysis)
             return analysis
 

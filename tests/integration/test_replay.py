@@ -172,9 +172,19 @@ def test_an_interrupted_replay_continues_where_it_stopped(tmp_path, home):
     assert home.queued() == total
 
 
+@pytest.fixture(params=["parser thread", "parser process"])
+def replaying_home(request, tmp_path, redis_url, sink):
+    """A home whose replay analyses in a thread, or in a parser process as in production: a
+    process hands back the decision already encoded for the journal, and what replay changes in
+    the decision must be in what is stored all the same."""
+    processes = 0 if request.param == "parser thread" else 1
+    return Home(tmp_path, redis_url, sink.address, parse_processes=processes)
+
+
 def test_replayed_mail_keeps_its_date_is_ticketed_and_neither_acknowledged_nor_paged(
-    tmp_path, home, sink
+    tmp_path, replaying_home, sink
 ):
+    home = replaying_home
     outage = "Bonjour,\n\nNotre serveur dédié est en panne, c'est bloquant.\n\nJean-François Hervé\nClient 20481\n"
     raws = [archived(0, body=outage), archived(1), archived(2)]
     path = write_mbox(tmp_path / "old.mbox", raws)
@@ -188,6 +198,12 @@ def test_replayed_mail_keeps_its_date_is_ticketed_and_neither_acknowledged_nor_p
     assert [i.received_at for i in intakes] == [LAST_YEAR + timedelta(hours=h) for h in range(3)]
     assert {i.channel for i in intakes} == {"replay"}
     assert {i.source for i in intakes} == {"replay:old.mbox"}
+    for intake in intakes:  # the journal stored the decision as replay adjusted it
+        assert intake.decision["suppression"]["skip_reason"] == "replayed-archive"
+        assert [f["field"] for f in intake.decision["trail"] if f["rule"] == "replay"] == [
+            "page",
+            "acknowledge",
+        ]
     acks = home.rows(AckRow)
     assert {(a.status, a.skip_reason) for a in acks} == {("skipped", "replayed-archive")}
     assert home.count(PageRow) == 0

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ingest.analysis import Analyser, Analysis, Envelope, Rules, for_the_listener
-from ingest.model import content_to_dict
+from ingest.analysis import Analyser, Analysis, Envelope, Rules, adjusted, for_the_listener
+from ingest.model import Finding, content_to_dict
 from ingest.stored_json import JSONText, json_column_text
 from tests.unit.intake_fixtures import demo_directory
 from workers.store.engine import session_factory
@@ -84,6 +84,28 @@ def test_the_listener_gets_text_not_the_content_objects():
         json.loads(analysis.stored.decision)["urgency"]
         == json.loads(json.dumps(analysis.decision.to_dict()))["urgency"]
     )
+
+
+def _quiet(analysis: Analysis) -> None:
+    analysis.decision.suppression.acknowledge = False
+    analysis.decision.suppression.skip_reason = "replayed-archive"
+    analysis.decision.trail.append(Finding("replay", "acknowledge", False, "replayed"))
+
+
+@pytest.mark.parametrize("in_a_parser", [True, False])
+def test_a_decision_changed_after_the_analysis_is_stored_as_changed(in_a_parser):
+    """Replay changes the decision after a parser process encoded it: `adjusted` encodes it
+    again, and the content's JSON stays as the parser made it."""
+    analysis = _analyse(_mails()[0])
+    analysis = for_the_listener(analysis) if in_a_parser else analysis
+    content = analysis.stored.content if in_a_parser else None
+    back = adjusted(analysis, _quiet)
+    stored = back.stored.decision if in_a_parser else json.dumps(back.decision.to_dict())
+    decision = json.loads(stored)
+    assert decision["suppression"] == {"acknowledge": False, "skip_reason": "replayed-archive"}
+    assert decision["trail"][-1]["rule"] == "replay"
+    if in_a_parser:
+        assert back.stored.content is content
 
 
 @pytest.mark.parametrize("value", [{"a": "é"}, [1, 2], "text", None])

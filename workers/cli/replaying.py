@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ingest.analysis import adjusted
 from ingest.edges.archives import Archive, ArchivedMail, ArchiveError, open_archive
 from ingest.edges.replay import (
     Replay,
@@ -112,8 +113,7 @@ def _dry_run(rt: Runtime, archive: Archive, ack: bool, as_json: bool) -> None:
     now = datetime.now(UTC)
     for mail in archive.mails():
         envelope = replay_envelope(archive, mail, book, default, now)
-        analysis = rt.analyser.mail(mail.raw, envelope)
-        adjust(analysis)
+        analysis = adjusted(rt.analyser.mail(mail.raw, envelope), adjust)
         guidance = guidance_for_decision(analysis.decision, rt.directory, envelope.received_at)
         result = report(rt, analysis, guidance, envelope)
         result["replay"] = _replay_facts(mail, ledger)
