@@ -44,6 +44,8 @@ def create_ticket(intake_id: str) -> None:
             failure = failure or exc
     for ack_id in outcome.ack_ids:
         send_ack.send(ack_id, 0)
+    for page in outcome.pages_claimed:
+        _send_claimed_page(page)
     for page_id in outcome.page_ids:
         _page_now_or_later(page_id)
     if failure is not None:
@@ -97,6 +99,19 @@ def _page_now_or_later(page_id: int) -> None:
         return
     if not isinstance(wait, str):
         schedule_page(page_id, wait)
+
+
+def _send_claimed_page(page: paging.ClaimedPage) -> None:
+    """A page due now that the filing claimed with its ticket: sent here; one that fails goes
+    back to `scheduled` and to `page_oncall` with its retries. A worker that dies first leaves
+    the claim, which the sweeper reports to the desk (the page is never sent twice)."""
+    try:
+        paging.send_claimed(runtime(), page)
+    except Exception as exc:
+        log.warning(
+            "page not sent, handed to page_oncall: %s", exc, extra={"page_id": page.page_id}
+        )
+        schedule_page(page.page_id)
 
 
 def schedule_page(page_id: int, wait: float | None = None) -> None:

@@ -16,13 +16,12 @@ from ingest.rules.sender_trust import TRUSTED
 from workers import metrics
 from workers.pids import claimant
 from workers.running.runtime import Runtime
-from workers.store.records import PAGE_CLAIMED
+from workers.store.records import DUE_SLACK, PAGE_CLAIMED, ClaimedPage
 from workers.store.schema import PageRow, TicketRow, utcnow
 from workers.store.tickets import event
 
 log = logging.getLogger("guichet.page")
 PAGES, TICKETS = PageRow.__table__, TicketRow.__table__
-DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
 
 
 def seconds_until_due(rt: Runtime, page_id: int) -> float:
@@ -44,6 +43,21 @@ def send_if_due(rt: Runtime, page_id: int) -> str | float:
     if not isinstance(claimed, tuple):
         return claimed
     ticket_id, payload = claimed
+    return _send(rt, page_id, ticket_id, payload)
+
+
+def send_claimed(rt: Runtime, page: ClaimedPage) -> str:
+    """Send a page its filing claimed (`records.record_page`: committed with the ticket, so
+    nobody else sends it) and record the outcome: "sent"; raises as `send_if_due` does."""
+    payload = _payload(
+        page.number, page.client_number, page.subject, page.urgency, page.sender_trust
+    )
+    return _send(rt, page.page_id, page.ticket_id, payload)
+
+
+def _send(rt: Runtime, page_id: int, ticket_id: int, payload: dict) -> str:
+    """Deliver a claimed page and record it sent; a delivery that fails puts it back to
+    `scheduled` (with why) for the next attempt, and raises."""
     try:
         summary = _deliver(rt, payload)
     except Exception as exc:
@@ -58,6 +72,17 @@ def send_if_due(rt: Runtime, page_id: int) -> str | float:
         functools.partial(_record_paged, page_id=page_id, ticket_id=ticket_id, targets=summary)
     )
     return "sent"
+
+
+def _payload(number, client_number, subject, urgency, trust) -> dict:
+    """What a page says: the ticket, and of its sender what `sender_notice` tells."""
+    return {
+        "ticket": number,
+        "client_number": client_number,
+        "subject": subject,
+        "urgency": urgency,
+        **sender_notice(trust),
+    }
 
 
 _CLAIM = (
@@ -93,13 +118,9 @@ def _claim(session: Session, page_id: int) -> tuple[int, dict] | str | float:
     # outcome was recorded (`workers.sweeper._abandoned_pages`).
     event(session, PAGE_CLAIMED, None, claimed.ticket_id, page_id=page_id, **claimant())
     ticket = connection.execute(_TICKET, {"ticket_id": claimed.ticket_id}).one()
-    return claimed.ticket_id, {
-        "ticket": ticket.number,
-        "client_number": ticket.client_number,
-        "subject": ticket.subject,
-        "urgency": ticket.urgency,
-        **sender_notice(claimed.sender_trust),
-    }
+    return claimed.ticket_id, _payload(
+        ticket.number, ticket.client_number, ticket.subject, ticket.urgency, claimed.sender_trust
+    )
 
 
 def _record_paged(session: Session, page_id: int, ticket_id: int, targets: list[str]) -> None:

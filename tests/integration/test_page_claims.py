@@ -11,6 +11,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +19,10 @@ from sqlalchemy import select
 from tests.support.running import ROOT
 from tests.support.stack import stack_settings
 from workers import paging, sweeper
+from workers.pids import claimant
 from workers.running.runtime import Runtime
 from workers.store.migrate import upgrade
+from workers.store.records import Plan, record_page
 from workers.store.schema import EventRow, PageRow, TicketRow, utcnow
 
 pytestmark = pytest.mark.integration
@@ -162,3 +165,59 @@ def test_a_page_being_sent_by_a_live_worker_is_left_alone(rt, sent):
     assert _row(rt, page_id).status == "sending"
     with rt.sessions() as session:
         assert session.get(TicketRow, ticket_id).review is None
+
+
+def _filed_with_page(rt: Runtime, due_in: timedelta, trust: str = "verified"):
+    """A ticket and its page written by `records.record_page` in one transaction, as a filing
+    writes them, claimed by this process when already due: (pages scheduled, pages claimed)."""
+    plan = Plan(page_at=utcnow() + due_in, sender_trust=trust)
+    with rt.sessions.begin() as session:
+        ticket = TicketRow(
+            number=1002, subject="Base de données arrêtée", urgency="urgent", client_number="42118"
+        )
+        session.add(ticket)
+        session.flush()
+        intake = SimpleNamespace(id="intake-filed")
+        return record_page(session, intake, ticket, plan, new_ticket=True, claimant=claimant())
+
+
+def test_a_page_due_at_filing_is_claimed_in_the_filing_commit_and_sent_once(rt, sent):
+    scheduled, [page] = _filed_with_page(rt, timedelta(0), trust="unknown")
+    assert scheduled == []
+    assert _row(rt, page.page_id).status == "sending"  # committed claimed, with its ticket
+    with rt.sessions() as session:
+        kinds = session.scalars(select(EventRow.kind).order_by(EventRow.id)).all()
+    assert kinds == ["page-scheduled", "page-claimed"]
+    # Nobody else takes it: a worker asking for the same page finds it handled.
+    assert paging.send_if_due(rt, page.page_id) == "already handled"
+    assert sweeper._abandoned_pages(rt, timedelta(0)) == 0  # its claimant (this process) lives
+    assert paging.send_claimed(rt, page) == "sent"
+    assert len(sent) == 1
+    assert sent[0]["ticket"] == 1002 and sent[0]["client_number"] == "42118"
+    assert sent[0]["subject"] == "Base de données arrêtée" and sent[0]["urgency"] == "urgent"
+    assert sent[0]["sender_flag"] == " (sender not verified)"  # as a page claimed later says
+    row = _row(rt, page.page_id)
+    assert row.status == "sent" and row.sent_at is not None
+
+
+def test_a_page_due_later_at_filing_is_only_scheduled(rt, sent):
+    scheduled, claimed = _filed_with_page(rt, timedelta(hours=2))
+    assert claimed == [] and len(scheduled) == 1
+    assert _row(rt, scheduled[0]).status == "scheduled" and sent == []
+
+
+def test_a_claimed_page_whose_delivery_fails_is_scheduled_again(rt, sent, monkeypatch):
+    _scheduled, [page] = _filed_with_page(rt, timedelta(0))
+    working = paging._deliver
+
+    def refused(rt, payload):
+        raise OSError("relay down")
+
+    monkeypatch.setattr(paging, "_deliver", refused)
+    with pytest.raises(OSError):
+        paging.send_claimed(rt, page)
+    row = _row(rt, page.page_id)
+    assert row.status == "scheduled" and row.error == "relay down"
+    monkeypatch.setattr(paging, "_deliver", working)
+    assert paging.send_if_due(rt, page.page_id) == "sent"  # page_oncall's next attempt
+    assert len(sent) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import event as sa_event
@@ -29,6 +29,21 @@ TRAIL = "guichet.trail"  # session.info key: the trail lines waiting for the com
 ACKS = AckRow.__table__
 ACK_CLAIMED = "ack-claimed"  # event kind: who took an acknowledgement to send, and when
 PAGE_CLAIMED = "page-claimed"  # event kind: who took an on-call page to send, and when
+DUE_SLACK = 1  # seconds: a page due this soon is sent now rather than delayed
+
+
+@dataclass(frozen=True)
+class ClaimedPage:
+    """A page due now, recorded already claimed (`sending`) by the process filing its ticket,
+    in the filing's transaction: what it is to say, to send once that commit is done."""
+
+    page_id: int
+    ticket_id: int
+    number: int | None
+    client_number: str | None
+    subject: str
+    urgency: str
+    sender_trust: str | None
 
 
 @dataclass
@@ -190,14 +205,24 @@ def claim_line(
 
 
 def record_page(
-    session: Session, intake: IntakeRow, ticket: TicketRow, plan: Plan, new_ticket: bool = False
-) -> list[int]:
+    session: Session,
+    intake: IntakeRow,
+    ticket: TicketRow,
+    plan: Plan,
+    new_ticket: bool = False,
+    claimant: dict | None = None,
+) -> tuple[list[int], list[ClaimedPage]]:
     """The ticket's page, when the plan has one and the ticket has none yet (a ticket opened
-    in this transaction has none: not looked up)."""
+    in this transaction has none: not looked up): (pages scheduled, pages claimed).
+
+    With `claimant` (host and pid of the process filing), a page already due is written
+    claimed by that process — `sending`, the `page-claimed` line after `page-scheduled` — as
+    claiming it in a transaction of its own wrote, and sent by the filing process once this
+    commit is done (`workers.paging.send_claimed`); a page due later is only scheduled."""
     if plan.page_at is None:
-        return []
+        return [], []
     if not new_ticket and session.scalar(select(PageRow.id).where(PageRow.ticket_id == ticket.id)):
-        return []
+        return [], []
     refused = plan.page_refusal_now()
     if refused:  # an unknown sender's page past its budget: the support desk looks instead
         note = (
@@ -206,9 +231,16 @@ def record_page(
         ticket.review = storable("; ".join(filter(None, (ticket.review, note))))
         event(session, "page-limited", intake.id, ticket.id, reason=refused)
         metrics.page_limited(session)
-        return []
+        return [], []
+    due_now = claimant is not None and plan.page_at <= utcnow() + timedelta(seconds=DUE_SLACK)
     page = insert_row(
-        session, PageRow(ticket_id=ticket.id, due_at=plan.page_at, sender_trust=plan.sender_trust)
+        session,
+        PageRow(
+            ticket_id=ticket.id,
+            due_at=plan.page_at,
+            sender_trust=plan.sender_trust,
+            status="sending" if due_now else "scheduled",
+        ),
     )
     event(
         session,
@@ -218,7 +250,21 @@ def record_page(
         due_at=plan.page_at.isoformat(),
         sender_trust=plan.sender_trust,
     )
-    return [page.id]
+    if not due_now:
+        return [page.id], []
+    # Who claimed it: the sweeper tells the desk of a page whose claimant died before its
+    # outcome was recorded (`workers.sweeper._abandoned_pages`).
+    event(session, PAGE_CLAIMED, None, ticket.id, page_id=page.id, **claimant)
+    claimed = ClaimedPage(
+        page.id,
+        ticket.id,
+        ticket.number,
+        ticket.client_number,
+        ticket.subject,
+        ticket.urgency,
+        plan.sender_trust,
+    )
+    return [], [claimed]
 
 
 _MARK_SENT = (

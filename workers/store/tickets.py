@@ -34,7 +34,9 @@ class Outcome:
     created: bool = False
     duplicate: bool = False
     ack_ids: list[int] = field(default_factory=list)  # pending acknowledgements to send
-    page_ids: list[int] = field(default_factory=list)
+    page_ids: list[int] = field(default_factory=list)  # scheduled pages (due later, or left)
+    # Pages due now, claimed in the filing's own transaction: sent right after its commit.
+    pages_claimed: list = field(default_factory=list)
     # Acknowledgements claimed in the filing's own transaction and built right after its
     # commit, to deliver now (`workers.acknowledge.Ready`); `ack_ids` are then only those left
     # for `send_ack`.
@@ -44,6 +46,7 @@ class Outcome:
         """Take over what `other` (an earlier intake filed first) still has to send."""
         self.ack_ids += other.ack_ids
         self.page_ids += other.page_ids
+        self.pages_claimed += other.pages_claimed
 
 
 # The plan of the short confirmation a ticket gets when a reply identifies its requester.
@@ -87,7 +90,8 @@ def file_intake(
     """Dedup, thread or create; then record the message, the acknowledgement and the page.
 
     The plan is asked for only when a new ticket is opened: a copy or a reply spends nothing.
-    With `claimant`, the acknowledgements recorded are claimed by it (`records.record_ack`)."""
+    With `claimant`, the acknowledgements recorded, and a page already due, are claimed by it
+    (`records.record_ack`, `records.record_page`)."""
     original = claim(session, intake, duplicate_window)
     if original is not None:
         return _file_duplicate(session, intake, original)
@@ -102,7 +106,9 @@ def file_intake(
     add_message(session, intake, ticket, content)
     outcome = Outcome(ticket.id, ticket.number, created=True)
     outcome.ack_ids = record_ack(session, intake, ticket, plan, claimant=claimant)
-    outcome.page_ids = record_page(session, intake, ticket, plan, new_ticket=True)
+    outcome.page_ids, outcome.pages_claimed = record_page(
+        session, intake, ticket, plan, new_ticket=True, claimant=claimant
+    )
     _filed(session, intake, "ticketed", ticket.id)
     return outcome
 
@@ -163,7 +169,9 @@ def _join(
         outcome.ack_ids = record_ack(
             session, intake, ticket, plan, kind="identified", claimant=claimant
         )
-        outcome.page_ids = record_page(session, intake, ticket, plan)
+        outcome.page_ids, outcome.pages_claimed = record_page(
+            session, intake, ticket, plan, claimant=claimant
+        )
     _filed(session, intake, "ticketed", ticket.id)
     return outcome
 
