@@ -87,10 +87,17 @@ def test_a_page_due_later_is_left_scheduled_with_the_wait(rt, sent):
     assert _row(rt, page_id).status == "scheduled" and sent == []
 
 
+@pytest.mark.parametrize("claimed_at_filing", [False, True])
 def test_a_delivery_that_fails_leaves_the_page_scheduled_for_the_next_attempt(
-    rt, sent, monkeypatch
+    rt, sent, monkeypatch, claimed_at_filing
 ):
-    page_id = _page(rt, timedelta(0))
+    """Claimed by `send_if_due`, or by the filing with its ticket (`send_claimed`): a relay that
+    refuses puts the page back to `scheduled`, and `page_oncall`'s next attempt sends it."""
+    if claimed_at_filing:
+        _scheduled, [page] = _filed_with_page(rt, timedelta(0))
+        page_id = page.page_id
+    else:
+        page_id = _page(rt, timedelta(0))
     working = paging._deliver
 
     def refused(rt, payload):
@@ -98,7 +105,7 @@ def test_a_delivery_that_fails_leaves_the_page_scheduled_for_the_next_attempt(
 
     monkeypatch.setattr(paging, "_deliver", refused)
     with pytest.raises(OSError):
-        paging.send_if_due(rt, page_id)
+        paging.send_claimed(rt, page) if claimed_at_filing else paging.send_if_due(rt, page_id)
     row = _row(rt, page_id)
     assert row.status == "scheduled" and row.error == "relay down"
     monkeypatch.setattr(paging, "_deliver", working)
@@ -204,20 +211,3 @@ def test_a_page_due_later_at_filing_is_only_scheduled(rt, sent):
     scheduled, claimed = _filed_with_page(rt, timedelta(hours=2))
     assert claimed == [] and len(scheduled) == 1
     assert _row(rt, scheduled[0]).status == "scheduled" and sent == []
-
-
-def test_a_claimed_page_whose_delivery_fails_is_scheduled_again(rt, sent, monkeypatch):
-    _scheduled, [page] = _filed_with_page(rt, timedelta(0))
-    working = paging._deliver
-
-    def refused(rt, payload):
-        raise OSError("relay down")
-
-    monkeypatch.setattr(paging, "_deliver", refused)
-    with pytest.raises(OSError):
-        paging.send_claimed(rt, page)
-    row = _row(rt, page.page_id)
-    assert row.status == "scheduled" and row.error == "relay down"
-    monkeypatch.setattr(paging, "_deliver", working)
-    assert paging.send_if_due(rt, page.page_id) == "sent"  # page_oncall's next attempt
-    assert len(sent) == 1
