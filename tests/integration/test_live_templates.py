@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
+from tests.support.stack import stack_settings
+from workers.acks import live as live_module
 from workers.acks.live import TemplateSet
 from workers.acks.render import load_sources, templates_dir
-from workers.acks.scenarios import parse_scenario, preview_context
+from workers.acks.scenarios import parse_scenario, preview_context, scenario_cases
 from workers.admin.editing import TemplateDesk
+from workers.running import worker_process
+from workers.running.runtime import Runtime, set_runtime
 from workers.store.engine import engine_for, session_factory
 from workers.store.migrate import upgrade
 from workers.store.schema_admin import TemplateVersionRow
@@ -96,3 +100,39 @@ def test_a_stored_version_that_fails_with_this_releases_files_is_refused_and_log
     assert "templates.refused" in caplog.text or "refused" in caplog.text
     starting = TemplateSet(database=database, interval=0)  # a new process: the shipped files
     assert OLD in rendered_text(starting) and starting.version == 0
+
+
+def test_the_set_that_goes_live_is_the_one_its_check_compiled(database, monkeypatch):
+    """Its check compiled every template and rendered every scenario with it: live, that very
+    set answers, so the first acknowledgement of each kind (an urgent one's templates too)
+    compiles nothing more (it used to compile the set again, a template at a time)."""
+    live = TemplateSet(database=database, interval=3600)
+    compiled = live.current()
+    loaded = set(compiled.env.cache.keys()) if compiled.env.cache is not None else set()
+    assert loaded, "the check rendered no template with the set that went live"
+    compiles = []
+    real = compiled.env.compile
+
+    def compile_counted(source, *args, **kwargs):
+        compiles.append(args[0] if args else kwargs.get("name"))
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(compiled.env, "compile", compile_counted)
+    cases = scenario_cases(("fr", "en"))
+    for case in cases:
+        live.render(case.context, case.language)
+    assert len(cases) > 20 and compiles == []
+
+
+def test_a_worker_process_loads_the_live_set_before_its_first_request(
+    tmp_path, database, redis_url, monkeypatch
+):
+    monkeypatch.setattr(live_module, "_sets", {})
+    set_runtime(Runtime(stack_settings(tmp_path / "home", database, redis_url, "127.0.0.1:1")))
+    try:
+        worker_process._warm_up()
+        [loaded] = live_module._sets.values()
+        assert live_module.default_set() is loaded  # the first acknowledgement finds it ready
+        assert loaded.current().env.cache  # compiled and rendered by its check
+    finally:
+        set_runtime(None)

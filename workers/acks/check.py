@@ -255,18 +255,27 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 def check_sources(sources: dict[str, str], policy: Policy | None = None) -> list[Problem]:
     """Every reason to refuse this set; an empty list means it may go live."""
+    return checked_set(sources, policy)[1]
+
+
+def checked_set(
+    sources: dict[str, str], policy: Policy | None = None
+) -> tuple[CompiledSet | None, list[Problem]]:
+    """(the set, no problem) when it may go live, else (None, every reason to refuse it). The
+    set returned is the one the check compiled and rendered every scenario with: live, its
+    first acknowledgement of each kind compiles nothing more."""
     policy = policy or default_policy()
     languages = languages_of(sources)
     problems = check_files(sources) + check_dates(sources, languages)
     if problems:
-        return problems
+        return None, problems
     compiled = CompiledSet(sources)
     problems = check_syntax(compiled) + check_literals(sources, policy)
     if problems:
-        return problems
+        return None, problems
     for case in scenario_cases(languages, None if policy is default_policy() else policy):
         problems += check_case(compiled, case, policy)
-    return _dedupe(problems)
+    return (None, _dedupe(problems)) if problems else (compiled, [])
 
 
 def check_templates(directory: Path | str | None = None) -> list[Problem]:

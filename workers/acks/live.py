@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from workers import metrics
-from workers.acks.check import check_sources
+from workers.acks.check import checked_set
 from workers.acks.overlay import overlay
 from workers.acks.render import (
     CompiledSet,
@@ -31,8 +31,8 @@ RELOAD_INTERVAL = 5.0
 UNKNOWN = -1  # the database could not be read: look again at the next interval
 
 
-def _validate(sources: dict[str, str]) -> list:
-    return check_sources(sources)
+def _validate(sources: dict[str, str]) -> tuple[CompiledSet | None, list]:
+    return checked_set(sources)
 
 
 class TemplateSet:
@@ -86,11 +86,11 @@ class TemplateSet:
             compiled = self._candidate(shipped, version)
             if compiled is not None:
                 return compiled
-        problems = _validate(shipped)
+        compiled, problems = _validate(shipped)
         if problems:
             _log_refused(self.directory, 0, problems)
             raise TemplateSetError(f"templates in {self.directory} fail the check", problems)
-        return CompiledSet(shipped)
+        return compiled
 
     def _candidate(self, shipped: dict[str, str], version: int) -> CompiledSet | None:
         try:
@@ -98,13 +98,13 @@ class TemplateSet:
         except SQLAlchemyError as exc:
             log.warning("template version %s unreadable: %s", version, type(exc).__name__)
             return None
-        problems = _validate(sources)
+        compiled, problems = _validate(sources)
         if problems:
             self.refused = (version, problems)
             _log_refused(self.directory, version, problems)
             return None
         self.version, self.refused = max(version, 0), None
-        return CompiledSet(sources)
+        return compiled
 
     def current(self) -> CompiledSet:
         """The live set, after at most one look at the folder and the database every `interval` s."""

@@ -10,6 +10,7 @@ import dramatiq
 
 from ingest.settings import Settings
 from workers import actors
+from workers.acks.live import default_set
 from workers.broker import install, make_broker
 from workers.running.heartbeat import Heartbeat
 from workers.running.runtime import Runtime, set_runtime
@@ -53,6 +54,7 @@ def start_worker(
 def run_worker(settings: Settings, *, threads: int, queues: set[str] | None = None) -> int:
     upgrade(settings.database)
     stop = start_worker(settings, threads=threads, queues=queues)
+    threading.Thread(target=_warm_up, name="guichet-warm-up", daemon=True).start()
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
@@ -63,3 +65,14 @@ def run_worker(settings: Settings, *, threads: int, queues: set[str] | None = No
     log.info("worker stopping: draining messages in hand")
     stop()
     return 0
+
+
+def _warm_up() -> None:
+    """Load the live template set now, in the background: its check compiles every template
+    and renders every scenario, and the set it checked goes live. Otherwise the first
+    acknowledgement of each process paid for it, and the first urgent one of each kind for the
+    templates only it uses (0.4 s on an idle machine, 1 s behind a backlog)."""
+    try:
+        default_set()
+    except Exception:  # the first acknowledgement meets the same problem, and reports it
+        log.warning("template set not loaded at start-up", exc_info=True)
