@@ -13,8 +13,10 @@ starts it: SQLite, embedded Redis, Maildir outbox, the demo directory):
   2. Then U urgent mails (--urgent) are sent over SMTP, one every --gap seconds, to
      urgent@dri.example from a declared contact of a 24/7 account (urgent and eligible).
      For each, the time from the `250` reply to its acknowledgement being sent (the ack row's
-     sent_at, written once the mail is in the outbox) is taken; p50/p99/max are printed, and
-     how many routine requests were still queued when the first urgent one was sent.
+     sent_at, written once the mail is in the outbox) is taken; p50/p99/max are printed, with
+     the first waits in the order sent (a slow first one per worker process: something loaded
+     late), and how many routine requests were still queued when the first urgent one was
+     sent.
 
   baseline   the same urgent mails with no backlog (--backlog 0), in the same invocation.
 
@@ -158,7 +160,8 @@ def send_urgent(server: e2e.Guichet, count: int, gap: float, run_tag: str) -> li
 
 
 def wait_acks(server: e2e.Guichet, sent: list, timeout: float) -> list[float]:
-    """Seconds from each urgent mail's 250 to its acknowledgement's sent_at."""
+    """Seconds from each urgent mail's 250 to its acknowledgement's sent_at, in the order the
+    mails were sent (a slow first one per worker process says something was loaded late)."""
     deadline = time.monotonic() + timeout
     wanted = {intake_id: at for intake_id, at in sent}
     while True:
@@ -171,7 +174,8 @@ def wait_acks(server: e2e.Guichet, sent: list, timeout: float) -> list[float]:
             ).fetchall()
         conn.close()
         if len(rows) == len(wanted):
-            return [_epoch(sent_at) - wanted[intake_id] for intake_id, sent_at in rows]
+            at = dict(rows)
+            return [_epoch(at[intake_id]) - accepted for intake_id, accepted in sent]
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {len(rows)} of {len(wanted)} urgent acks after {timeout} s")
         time.sleep(0.05)
@@ -206,6 +210,7 @@ def measure(target: str, args) -> dict:
         "p50_s": round(common.percentile(waits, 50), 3),
         "p99_s": round(common.percentile(waits, 99), 3),
         "max_s": round(max(waits), 3),
+        "waits_in_order_s": [round(w, 3) for w in waits],
     }
 
 
@@ -239,6 +244,9 @@ def main() -> None:
             f"{r['target']:<10}{r['backlog']:>9}{r['routine_queued_at_first_urgent']:>9}"
             f"{r['urgent']:>8}{r['p50_s']:>9}{r['p99_s']:>9}{r['max_s']:>9}"
         )
+    for r in rows:
+        first = ", ".join(f"{w:.3f}" for w in r["waits_in_order_s"][:5])
+        print(f"{r['target']}: the first waits in the order sent, s: {first}")
     print(
         f"queued = routine requests still on the queue when the first urgent mail was sent; "
         f"load average {load['before'][0]:.2f} before, {load['after'][0]:.2f} after, "
