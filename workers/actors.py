@@ -45,7 +45,7 @@ def create_ticket(intake_id: str) -> None:
     for ack_id in outcome.ack_ids:
         send_ack.send(ack_id, 0)
     for page in outcome.pages_claimed:
-        _send_claimed_page(page)
+        _page_now_or_later(page.page_id, page)
     for page_id in outcome.page_ids:
         _page_now_or_later(page_id)
     if failure is not None:
@@ -87,31 +87,21 @@ def page_oncall(page_id: int) -> None:
         schedule_page(page_id, wait)
 
 
-def _page_now_or_later(page_id: int) -> None:
-    """A page due now is sent here, in the filing's pass (no `page_oncall` message); one that
-    fails, or is due later, goes to `page_oncall` with its retries. A worker that dies first
-    leaves the page scheduled, and the redelivered `create_ticket` finds it (`pending_work`)."""
+def _page_now_or_later(page_id: int, claimed: paging.ClaimedPage | None = None) -> None:
+    """A page due now is sent here, in the filing's pass (no `page_oncall` message): the one
+    the filing `claimed` with its ticket, else claimed now if due; one that fails, or is due
+    later, goes to `page_oncall` with its retries. A worker that dies first leaves a claim the
+    sweeper reports to the desk (never sent twice), or a page still scheduled, which the
+    redelivered `create_ticket` finds (`pending_work`)."""
+    rt = runtime()
     try:
-        wait = paging.send_if_due(runtime(), page_id)
+        wait = paging.send_claimed(rt, claimed) if claimed else paging.send_if_due(rt, page_id)
     except Exception as exc:
         log.warning("page not sent, handed to page_oncall: %s", exc, extra={"page_id": page_id})
         schedule_page(page_id)
         return
     if not isinstance(wait, str):
         schedule_page(page_id, wait)
-
-
-def _send_claimed_page(page: paging.ClaimedPage) -> None:
-    """A page due now that the filing claimed with its ticket: sent here; one that fails goes
-    back to `scheduled` and to `page_oncall` with its retries. A worker that dies first leaves
-    the claim, which the sweeper reports to the desk (the page is never sent twice)."""
-    try:
-        paging.send_claimed(runtime(), page)
-    except Exception as exc:
-        log.warning(
-            "page not sent, handed to page_oncall: %s", exc, extra={"page_id": page.page_id}
-        )
-        schedule_page(page.page_id)
 
 
 def schedule_page(page_id: int, wait: float | None = None) -> None:

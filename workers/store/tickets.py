@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from ingest.model import Content, Decision
 from workers.store import dedup_claims, threading
 from workers.store.journal import storable
-from workers.store.records import Plan, add_message, event, keep, record_ack, record_page
+from workers.store.records import (
+    ClaimedPage,
+    Plan,
+    add_message,
+    event,
+    keep,
+    record_ack,
+    record_page,
+)
 from workers.store.row_writes import insert_row, update_row
 from workers.store.schema import (
     AckRow,
@@ -36,7 +44,7 @@ class Outcome:
     ack_ids: list[int] = field(default_factory=list)  # pending acknowledgements to send
     page_ids: list[int] = field(default_factory=list)  # scheduled pages (due later, or left)
     # Pages due now, claimed in the filing's own transaction: sent right after its commit.
-    pages_claimed: list = field(default_factory=list)
+    pages_claimed: list[ClaimedPage] = field(default_factory=list)
     # Acknowledgements claimed in the filing's own transaction and built right after its
     # commit, to deliver now (`workers.acknowledge.Ready`); `ack_ids` are then only those left
     # for `send_ack`.
